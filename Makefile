@@ -1,0 +1,18 @@
+# The two commands of the README. Both install what they need first and can be run again at any time.
+.PHONY: demo test setup lint
+
+DURATION ?= 0
+
+demo: setup          ## run the whole pipeline on the embedded local broker (Ctrl-C to stop)
+	.venv/bin/vigil demo $(if $(filter-out 0,$(DURATION)),--duration $(DURATION))
+
+test: setup lint     ## lint, type-check and run the whole test suite against real Kafka/Prometheus/Alertmanager
+	.venv/bin/python -m pytest
+
+setup:
+	bash scripts/setup.sh
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy vigil streams producers alerting dashboards

@@ -1,0 +1,76 @@
+"""The simulate and replay commands: pace events in wall time and send them, with progress on stderr."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from producers.pacing import Pacer
+from producers.replay import replay
+from producers.sim import simulate
+from producers.sink import KafkaSink
+from vigil.admin import ensure_topics, wait_for_broker
+from vigil.city import load_city
+from vigil.contracts import Event, Topics, encode
+from vigil.settings import Settings
+
+
+async def send_events(settings: Settings, events: Iterable[Event], speed: float,
+                      stop: asyncio.Event | None = None) -> dict[str, int]:
+    """Send events paced at ``speed``; returns counts per topic. Stops early when ``stop`` is set."""
+    topics = Topics(settings.namespace, settings.partitions)
+    await wait_for_broker(settings.bootstrap_servers)
+    await ensure_topics(settings.bootstrap_servers, topics.all(), settings.replication_factor)
+    pacer = Pacer(speed)
+    async with KafkaSink(settings.bootstrap_servers, topics) as sink:
+        for event in events:
+            if stop is not None and stop.is_set():
+                break
+            delay = pacer.delay_for(event.time)
+            if delay > 0:
+                if stop is None:
+                    await asyncio.sleep(delay)
+                else:
+                    try:
+                        await asyncio.wait_for(stop.wait(), timeout=delay)
+                        break
+                    except TimeoutError:
+                        pass
+            await sink.send_event(event)
+        return sink.stats()
+
+
+def simulate_command(settings: Settings, *, speed: float, duration: timedelta | None, start: datetime,
+                     seed: int, output: Path | None) -> int:
+    city = load_city(settings.city_file)
+    span = "forever" if duration is None else f"{duration}"
+    print(f"simulating {city.name_en} from {start.isoformat()} for {span} (seed {seed}, speed {speed:g}x)",
+          file=sys.stderr, flush=True)
+    events = simulate(city, start, duration, seed)
+    if output is not None:
+        n = 0
+        with output.open("wb") as fh:
+            for event in events:
+                fh.write(encode(event) + b"\n")
+                n += 1
+        print(f"wrote {n:,} events to {output}", file=sys.stderr)
+        return 0
+    asyncio.run(send_events(settings, events, speed))
+    return 0
+
+
+def replay_command(settings: Settings, path: Path, speed: float) -> int:
+    async def _run() -> dict[str, int]:
+        topics = Topics(settings.namespace, settings.partitions)
+        await wait_for_broker(settings.bootstrap_servers)
+        await ensure_topics(settings.bootstrap_servers, topics.all(), settings.replication_factor)
+        async with KafkaSink(settings.bootstrap_servers, topics) as sink:
+            return await replay(path, sink, speed)
+
+    counts = asyncio.run(_run())
+    print(f"replayed {path}: {counts['sent']:,} events sent, {counts['dead_lettered']:,} unreadable lines "
+          "sent to the dead-letter topic", file=sys.stderr)
+    return 0

@@ -1,0 +1,139 @@
+"""The Faust application: topics, tables and agents wired from one settings object.
+
+Agents are thin: decode, dead-letter what is invalid, then hand the event to the pure domain modules in
+``vigil/``. At-least-once with idempotent table updates (dedup by event id inside the record) instead of
+Faust's exactly-once, whose open fencing/duplicate bugs the design notes list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams import beds as beds_agent
+from streams import dispatch as dispatch_agent
+from streams import fleet as fleet_agent
+from streams import monitor
+from streams import sentinel as sentinel_agent
+from streams.deadletter import DeadLetterSink
+from streams.metrics import AGENT_CRASHES, EVENT_TIME, REGISTRY
+from vigil.city import City, load_city
+from vigil.contracts import Event, InvalidEvent, Source, Topics, TopicSpec, decode
+from vigil.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pipeline:
+    """What agents share: the app, the topics (Faust handles), the city model and progress bookkeeping."""
+
+    app: faust.App
+    settings: Settings
+    city: City
+    topics: Topics
+    handles: dict[str, faust.TopicT] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+    processed_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    watermarks: dict[str, float] = field(default_factory=dict)
+    deadletters: DeadLetterSink | None = None
+
+    def topic(self, spec: TopicSpec) -> faust.TopicT:
+        if spec.name not in self.handles:
+            self.handles[spec.name] = self.app.topic(
+                spec.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+                partitions=spec.partitions, internal=False)
+        return self.handles[spec.name]
+
+    def table(self, name: str, source: TopicSpec) -> Any:
+        """A changelog-backed table co-partitioned with its source topic."""
+        return self.app.Table(name, default=None, partitions=source.partitions, key_type=str,
+                              help=f"{name}, co-partitioned with {source.name}")
+
+    def mark(self, message: Any) -> None:
+        """Record the last processed offset of a partition, for the consumer-lag gauge."""
+        self.processed_offsets[(message.topic, message.partition)] = message.offset
+
+    async def consume(self, agent: str, source: str, stream: Any,
+                      handle: Callable[[bytes, Any], Awaitable[None]]) -> None:
+        """Run ``handle(raw, message)`` for each message; an unexpected error dead-letters that one message.
+
+        Without this guard an exception crashes the Faust agent and the worker sits idle while looking
+        alive (seen with faust-streaming 0.15): the worst failure for a dispatch centre's screen.
+        """
+        async for ev in stream.events():
+            msg = ev.message
+            try:
+                await handle(ev.value, msg)
+            except Exception as exc:
+                log.exception("%s: unexpected error at %s[%s]@%s", agent, msg.topic, msg.partition, msg.offset)
+                AGENT_CRASHES.labels(agent).inc()
+                assert self.deadletters is not None
+                await self.deadletters.reject(source, msg, ev.value,
+                                              InvalidEvent("processing_error", repr(exc)[:500]))
+            self.mark(msg)
+
+    async def decode_or_reject(self, source: Source, raw: bytes, msg: Any) -> Event | None:
+        """The event, or None after sending the input to the dead-letter topic with the reason."""
+        try:
+            return decode(raw, source)
+        except InvalidEvent as err:
+            assert self.deadletters is not None
+            await self.deadletters.reject(source, msg, raw, err)
+            return None
+
+    def observe(self, source: str, event_time: float) -> None:
+        """Advance the per-source event-time watermark (max event time seen)."""
+        if event_time > self.watermarks.get(source, float("-inf")):
+            self.watermarks[source] = event_time
+            EVENT_TIME.labels(source).set(event_time)
+
+
+def create_app(settings: Settings, city: City | None = None) -> Pipeline:
+    datadir = settings.worker_data_dir / f"{settings.app_id}-{settings.worker_port}"
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store=settings.store,
+        datadir=str(datadir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=True,
+        broker_commit_interval=settings.commit_interval_s,
+        consumer_auto_offset_reset="earliest",
+        table_standby_replicas=0,  # gauges are summed over local tables; standby copies would count twice
+        stream_wait_empty=False,  # do not hang shutdown waiting on in-flight events (they are re-read)
+        web_enabled=True,
+        web_bind=settings.worker_host,
+        web_host=settings.worker_host,
+        web_port=settings.worker_port,
+        web_in_thread=False,
+        producer_acks=-1,
+        version=1,
+    )
+    pipe = Pipeline(app=app, settings=settings, city=city or load_city(settings.city_file),
+                    topics=Topics(settings.namespace, settings.partitions))
+    pipe.deadletters = DeadLetterSink(pipe.topic(pipe.topics.deadletter))
+
+    dispatch_agent.register(pipe)
+    fleet_agent.register(pipe)
+    beds_agent.register(pipe)
+    sentinel_agent.register(pipe)
+    monitor.register(pipe)
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "app": settings.app_id,
+                         "assigned": sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment())})
+
+    return pipe

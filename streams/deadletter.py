@@ -1,0 +1,22 @@
+"""Publishing rejected inputs: original bytes, reason and position, so nothing is lost silently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from streams.metrics import DEADLETTER_PUBLISHED, EVENTS_INVALID
+from vigil.contracts import InvalidEvent, dead_letter, encode
+
+
+class DeadLetterSink:
+    def __init__(self, topic: faust.TopicT) -> None:
+        self.topic = topic
+
+    async def reject(self, source: str, message: Any, raw: bytes, error: InvalidEvent) -> None:
+        record = dead_letter(raw if isinstance(raw, bytes) else bytes(raw or b""), error, message.topic,
+                             message.partition, message.offset)
+        EVENTS_INVALID.labels(source, error.reason).inc()
+        await self.topic.send(key=message.topic.encode(), value=encode(record))
+        DEADLETTER_PUBLISHED.labels(source).inc()

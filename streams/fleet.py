@@ -1,0 +1,30 @@
+"""Fleet agent: ambulance status per unit, from dispatch events repartitioned by unit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from vigil import fleet
+from vigil.contracts import DispatchEvent, Source, decode
+
+if TYPE_CHECKING:
+    from streams.app import Pipeline
+
+
+def register(pipe: Pipeline) -> None:
+    source_spec = pipe.topics.fleet
+    unit_table = pipe.tables["units"] = pipe.table("units", source_spec)
+    home = pipe.city.unit_district
+
+    async def handle(raw: bytes, msg: Any) -> None:
+        # already validated and de-duplicated by the dispatch agent; a decode error here is a bug and is
+        # dead-lettered by Pipeline.consume
+        event = decode(raw, Source.DISPATCH)
+        assert isinstance(event, DispatchEvent) and event.unit is not None
+        state, changed = fleet.apply(unit_table.get(event.unit), event, home.get(event.unit))
+        if changed:
+            unit_table[event.unit] = state
+
+    @pipe.app.agent(pipe.topic(source_spec), name="fleet", concurrency=1)
+    async def fleet_agent(stream: Any) -> None:
+        await pipe.consume("fleet", Source.DISPATCH, stream, handle)

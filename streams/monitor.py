@@ -1,0 +1,83 @@
+"""Timers that turn table state and consumer progress into gauges: open incidents, fleet, beds, lag, rate."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from streams.metrics import (
+    AMBULANCES,
+    AMBULANCES_AVAILABLE,
+    BEDS_OCCUPIED,
+    BEDS_TOTAL,
+    CONSUMER_LAG,
+    EVENT_RATE,
+    EVENTS_CONSUMED,
+    INCIDENTS_OPEN,
+)
+from vigil import incidents
+from vigil.contracts import Source
+from vigil.fleet import UnitStatus
+
+if TYPE_CHECKING:
+    from streams.app import Pipeline
+
+GAUGE_INTERVAL_S = 1.0
+RATE_WINDOW_S = 5.0
+
+
+def register(pipe: Pipeline) -> None:
+    app = pipe.app
+    districts = [d.id for d in pipe.city.districts]
+    source_topics = {pipe.topics.for_source(s).name for s in Source} | {pipe.topics.fleet.name}
+    last_counts: dict[str, float] = {}
+    last_time = [time.monotonic()]
+
+    @app.timer(GAUGE_INTERVAL_S)
+    async def table_gauges() -> None:
+        INCIDENTS_OPEN.set(sum(1 for st in pipe.tables["incidents"].values() if st and incidents.is_open(st)))
+
+        by_status: Counter[tuple[str, str]] = Counter()
+        for st in pipe.tables["units"].values():
+            if st:
+                by_status[(st["district"], st["status"])] += 1
+        for district in sorted({d for d, _ in by_status} | set(districts)):
+            for status in UnitStatus:
+                AMBULANCES.labels(district, status.value).set(by_status[(district, status.value)])
+            AMBULANCES_AVAILABLE.labels(district).set(by_status[(district, UnitStatus.AVAILABLE.value)])
+
+        for st in pipe.tables["wards"].values():
+            if st:
+                BEDS_OCCUPIED.labels(st["hospital"], st["ward"]).set(st["occupied"])
+                BEDS_TOTAL.labels(st["hospital"], st["ward"]).set(st["total"])
+
+    @app.timer(GAUGE_INTERVAL_S * 2)
+    async def consumer_lag() -> None:
+        for tp in app.consumer.assignment():
+            if tp.topic not in source_topics:
+                continue
+            try:
+                end = app.consumer.highwater(tp)
+            except Exception:  # partition not fetched yet
+                continue
+            if end is None:
+                continue
+            processed = pipe.processed_offsets.get((tp.topic, tp.partition))
+            position = processed + 1 if processed is not None else await app.consumer.position(tp) or 0
+            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - position))
+
+    @app.timer(RATE_WINDOW_S)
+    async def event_rate() -> None:
+        now = time.monotonic()
+        totals: Counter[str] = Counter()
+        for metric in EVENTS_CONSUMED.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    totals[sample.labels["source"]] += sample.value
+        elapsed = max(now - last_time[0], 1e-6)
+        for source in Source:
+            EVENT_RATE.labels(source.value).set((totals[source.value] - last_counts.get(source.value, 0.0))
+                                                / elapsed)
+            last_counts[source.value] = totals[source.value]
+        last_time[0] = now

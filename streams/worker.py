@@ -1,0 +1,32 @@
+"""Running one Faust worker process: topics first, then the app, with logs that say where /metrics is."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import faust
+
+from streams.app import create_app
+from vigil.admin import ensure_topics, wait_for_broker
+from vigil.contracts import Topics
+from vigil.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def prepare_topics(settings: Settings) -> list[str]:
+    await wait_for_broker(settings.bootstrap_servers)
+    return await ensure_topics(settings.bootstrap_servers, Topics(settings.namespace, settings.partitions).all(),
+                               settings.replication_factor)
+
+
+def run(settings: Settings, loglevel: str = "info") -> None:
+    created = asyncio.run(prepare_topics(settings))
+    if created:
+        print(f"created topics: {', '.join(created)}", flush=True)
+    pipe = create_app(settings)
+    print(f"worker {settings.app_id} on {settings.bootstrap_servers}; "
+          f"metrics: http://{settings.worker_host}:{settings.worker_port}/metrics", flush=True)
+    worker = faust.Worker(pipe.app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()

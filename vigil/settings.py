@@ -1,0 +1,137 @@
+"""One typed settings object for every Vigil process.
+
+Values come, highest priority first, from ``VIGIL_*`` environment variables, then from a YAML file named by
+``VIGIL_SETTINGS_FILE`` (or ``--settings`` on the CLI), then from the defaults below. A bad value names the
+field and the fix, because an operator at 3 a.m. should not have to read a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+
+SETTINGS_FILE_ENV = "VIGIL_SETTINGS_FILE"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vigil"
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "vigil"
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message names the field and how to fix it."""
+
+
+class Settings(BaseSettings):
+    """Everything a Vigil process can be told. Field names map to ``VIGIL_<NAME>`` env variables."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="forbid", validate_default=True)
+
+    # -- Kafka -------------------------------------------------------------------------------------------
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="host:port[,host:port] of an existing Kafka cluster. Empty means the embedded local broker.",
+    )
+    kafka_version: str = Field(default="4.0.0", description="Apache Kafka version the local broker runs.")
+    kafka_port: int = Field(default=19092, ge=1024, le=65535, description="Local broker client port.")
+    kafka_controller_port: int = Field(default=19093, ge=1024, le=65535, description="Local KRaft controller port.")
+    kafka_heap: str = Field(default="512m", pattern=r"^\d+[mg]$", description="JVM heap of the local broker.")
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where broker jars are cached.")
+    state_dir: Path = Field(default_factory=_default_state_dir, description="Broker data, logs and pid file.")
+
+    # -- topics & worker ---------------------------------------------------------------------------------
+    namespace: str = Field(
+        default="vigil",
+        pattern=r"^[a-z][a-z0-9_-]{0,40}$",
+        description="Prefix of every topic and of the Faust app id; lets several pipelines share a cluster.",
+    )
+    partitions: int = Field(default=4, ge=1, le=256, description="Partitions of the keyed event topics.")
+    replication_factor: int = Field(default=1, ge=1, le=7)
+    worker_host: str = Field(default="127.0.0.1", description="Address the worker's HTTP server binds.")
+    worker_port: int = Field(default=6066, ge=1024, le=65535, description="Worker HTTP port (/metrics).")
+    store: Literal["memory://", "rocksdb://"] = Field(
+        default="memory://", description="Faust table store; tables are changelog-backed either way."
+    )
+    data_dir: Path | None = Field(default=None, description="Faust data directory (default: state_dir/worker).")
+    commit_interval_s: float = Field(default=1.0, gt=0, le=60)
+
+    # -- city & simulation -------------------------------------------------------------------------------
+    city_file: Path | None = Field(default=None, description="City model YAML; empty means the default city.")
+    seed: int = Field(default=120, description="Seed of the city simulator.")
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _check_bootstrap(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        for part in value.split(","):
+            host, sep, port = part.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"'{part}' is not host:port; write e.g. VIGIL_KAFKA_BOOTSTRAP=kafka1:9092,kafka2:9092")
+        return value
+
+    @property
+    def uses_local_broker(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def worker_data_dir(self) -> Path:
+        return self.data_dir if self.data_dir is not None else self.state_dir / "worker"
+
+    @property
+    def app_id(self) -> str:
+        return f"{self.namespace}-worker"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        yaml_file = os.environ.get(SETTINGS_FILE_ENV)
+        if yaml_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+
+def describe_validation_error(exc: ValidationError, where: str) -> str:
+    """Turn a pydantic error into lines of ``where: field: problem (got value)``."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        got = err.get("input")
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        lines.append(f"{where}: {loc}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def load_settings(settings_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load settings, raising :class:`SettingsError` with a readable message on any bad value."""
+    if settings_file is not None:
+        path = Path(settings_file)
+        if not path.is_file():
+            raise SettingsError(f"settings file {path} does not exist; pass an existing YAML file to --settings")
+        os.environ[SETTINGS_FILE_ENV] = str(path)
+    where = os.environ.get(SETTINGS_FILE_ENV) or "settings (VIGIL_* environment)"
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        hint = "\nFix the value in the environment variable VIGIL_<FIELD> or in the settings YAML."
+        raise SettingsError(describe_validation_error(exc, where) + hint) from exc
