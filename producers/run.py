@@ -18,8 +18,9 @@ from vigil.contracts import Event, Topics, encode
 from vigil.settings import Settings
 
 
-async def send_events(settings: Settings, events: Iterable[Event], speed: float,
-                      stop: asyncio.Event | None = None) -> dict[str, int]:
+async def send_events(
+    settings: Settings, events: Iterable[Event], speed: float, stop: asyncio.Event | None = None
+) -> dict[str, int]:
     """Send events paced at ``speed``; returns counts per topic. Stops early when ``stop`` is set."""
     topics = Topics(settings.namespace, settings.partitions)
     await wait_for_broker(settings.bootstrap_servers)
@@ -43,12 +44,22 @@ async def send_events(settings: Settings, events: Iterable[Event], speed: float,
         return sink.stats()
 
 
-def simulate_command(settings: Settings, *, speed: float, duration: timedelta | None, start: datetime,
-                     seed: int, output: Path | None) -> int:
+def simulate_command(
+    settings: Settings,
+    *,
+    speed: float,
+    duration: timedelta | None,
+    start: datetime,
+    seed: int,
+    output: Path | None,
+) -> int:
     city = load_city(settings.city_file)
     span = "forever" if duration is None else f"{duration}"
-    print(f"simulating {city.name_en} from {start.isoformat()} for {span} (seed {seed}, speed {speed:g}x)",
-          file=sys.stderr, flush=True)
+    print(
+        f"simulating {city.name_en} from {start.isoformat()} for {span} (seed {seed}, speed {speed:g}x)",
+        file=sys.stderr,
+        flush=True,
+    )
     events = simulate(city, start, duration, seed)
     if output is not None:
         n = 0
@@ -71,6 +82,9 @@ def replay_command(settings: Settings, path: Path, speed: float) -> int:
             return await replay(path, sink, speed)
 
     counts = asyncio.run(_run())
-    print(f"replayed {path}: {counts['sent']:,} events sent, {counts['dead_lettered']:,} unreadable lines "
-          "sent to the dead-letter topic", file=sys.stderr)
+    print(
+        f"replayed {path}: {counts['sent']:,} events sent, {counts['dead_lettered']:,} unreadable lines "
+        "sent to the dead-letter topic",
+        file=sys.stderr,
+    )
     return 0

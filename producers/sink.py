@@ -31,14 +31,20 @@ class KafkaSink:
         self.last_event_time: datetime | None = None
 
     async def __aenter__(self) -> KafkaSink:
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5,
-                                          enable_idempotence=True, max_batch_size=256 * 1024)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            linger_ms=5,
+            enable_idempotence=True,
+            max_batch_size=256 * 1024,
+        )
         await self._producer.start()
         self._started = self._last_report = time.monotonic()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._producer is not None:
             try:
                 await self._producer.flush()
@@ -51,7 +57,9 @@ class KafkaSink:
         topic = self.topics.for_source(event.source).name
         await self.send_raw(topic, partition_key(event).encode(), encode(event), event.time)
 
-    async def send_raw(self, topic: str, key: bytes | None, value: bytes, event_time: datetime | None) -> None:
+    async def send_raw(
+        self, topic: str, key: bytes | None, value: bytes, event_time: datetime | None
+    ) -> None:
         assert self._producer is not None, "use `async with KafkaSink(...)`"
         ts = int(event_time.timestamp() * 1000) if event_time is not None else None
         await self._producer.send(topic, value=value, key=key, timestamp_ms=ts)
@@ -72,8 +80,9 @@ class KafkaSink:
         rate = total / max(now - self._started, 1e-6)
         parts = ", ".join(f"{t.rsplit('.', 1)[-1]} {n:,}" for t, n in sorted(self.sent.items()))
         at = f", event time {self.last_event_time:%Y-%m-%d %H:%M}" if self.last_event_time else ""
-        self.progress(f"{'sent' if final else 'sending'}: {total:,} events ({parts or 'none'}){at}, "
-                      f"{rate:,.0f} ev/s")
+        self.progress(
+            f"{'sent' if final else 'sending'}: {total:,} events ({parts or 'none'}){at}, {rate:,.0f} ev/s"
+        )
 
     def stats(self) -> dict[str, Any]:
         return dict(self.sent)

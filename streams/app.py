@@ -46,21 +46,33 @@ class Pipeline:
     def topic(self, spec: TopicSpec) -> faust.TopicT:
         if spec.name not in self.handles:
             self.handles[spec.name] = self.app.topic(
-                spec.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
-                partitions=spec.partitions, internal=False)
+                spec.name,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=spec.partitions,
+                internal=False,
+            )
         return self.handles[spec.name]
 
     def table(self, name: str, source: TopicSpec) -> Any:
         """A changelog-backed table co-partitioned with its source topic."""
-        return self.app.Table(name, default=None, partitions=source.partitions, key_type=str,
-                              help=f"{name}, co-partitioned with {source.name}")
+        return self.app.Table(
+            name,
+            default=None,
+            partitions=source.partitions,
+            key_type=str,
+            help=f"{name}, co-partitioned with {source.name}",
+        )
 
     def mark(self, message: Any) -> None:
         """Record the last processed offset of a partition, for the consumer-lag gauge."""
         self.processed_offsets[(message.topic, message.partition)] = message.offset
 
-    async def consume(self, agent: str, source: str, stream: Any,
-                      handle: Callable[[bytes, Any], Awaitable[None]]) -> None:
+    async def consume(
+        self, agent: str, source: str, stream: Any, handle: Callable[[bytes, Any], Awaitable[None]]
+    ) -> None:
         """Run ``handle(raw, message)`` for each message; an unexpected error dead-letters that one message.
 
         Without this guard an exception crashes the Faust agent and the worker sits idle while looking
@@ -71,11 +83,14 @@ class Pipeline:
             try:
                 await handle(ev.value, msg)
             except Exception as exc:
-                log.exception("%s: unexpected error at %s[%s]@%s", agent, msg.topic, msg.partition, msg.offset)
+                log.exception(
+                    "%s: unexpected error at %s[%s]@%s", agent, msg.topic, msg.partition, msg.offset
+                )
                 AGENT_CRASHES.labels(agent).inc()
                 assert self.deadletters is not None
-                await self.deadletters.reject(source, msg, ev.value,
-                                              InvalidEvent("processing_error", repr(exc)[:500]))
+                await self.deadletters.reject(
+                    source, msg, ev.value, InvalidEvent("processing_error", repr(exc)[:500])
+                )
             self.mark(msg)
 
     async def decode_or_reject(self, source: Source, raw: bytes, msg: Any) -> Event | None:
@@ -117,8 +132,12 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         producer_acks=-1,
         version=1,
     )
-    pipe = Pipeline(app=app, settings=settings, city=city or load_city(settings.city_file),
-                    topics=Topics(settings.namespace, settings.partitions))
+    pipe = Pipeline(
+        app=app,
+        settings=settings,
+        city=city or load_city(settings.city_file),
+        topics=Topics(settings.namespace, settings.partitions),
+    )
     pipe.deadletters = DeadLetterSink(pipe.topic(pipe.topics.deadletter))
 
     dispatch_agent.register(pipe)
@@ -133,7 +152,12 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok", "app": settings.app_id,
-                         "assigned": sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment())})
+        return web.json(
+            {
+                "status": "ok",
+                "app": settings.app_id,
+                "assigned": sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment()),
+            }
+        )
 
     return pipe

@@ -15,8 +15,13 @@ class DeadLetterSink:
         self.topic = topic
 
     async def reject(self, source: str, message: Any, raw: bytes, error: InvalidEvent) -> None:
-        record = dead_letter(raw if isinstance(raw, bytes) else bytes(raw or b""), error, message.topic,
-                             message.partition, message.offset)
+        record = dead_letter(
+            raw if isinstance(raw, bytes) else bytes(raw or b""),
+            error,
+            message.topic,
+            message.partition,
+            message.offset,
+        )
         EVENTS_INVALID.labels(source, error.reason).inc()
         await self.topic.send(key=message.topic.encode(), value=encode(record))
         DEADLETTER_PUBLISHED.labels(source).inc()

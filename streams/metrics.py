@@ -5,41 +5,76 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 
 # _created samples double the page size and no dashboard uses them
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 EVENTS_CONSUMED = Counter(
-    "vigil_events_consumed", "Valid, first-seen events applied, by source and type "
-    "(dispatch: event_type; sentinel: period; beds: ward)", ["source", "type"], registry=REGISTRY)
+    "vigil_events_consumed",
+    "Valid, first-seen events applied, by source and type "
+    "(dispatch: event_type; sentinel: period; beds: ward)",
+    ["source", "type"],
+    registry=REGISTRY,
+)
 EVENTS_INVALID = Counter(
-    "vigil_events_invalid", "Inputs rejected to the dead-letter topic, by reason", ["source", "reason"],
-    registry=REGISTRY)
+    "vigil_events_invalid",
+    "Inputs rejected to the dead-letter topic, by reason",
+    ["source", "reason"],
+    registry=REGISTRY,
+)
 EVENTS_DUPLICATE = Counter(
-    "vigil_events_duplicate", "Events ignored because their event id was already applied", ["source"],
-    registry=REGISTRY)
+    "vigil_events_duplicate",
+    "Events ignored because their event id was already applied",
+    ["source"],
+    registry=REGISTRY,
+)
 EVENTS_LATE = Counter(
-    "vigil_events_late", "Events older than the state they would update (counted, not applied)", ["source"],
-    registry=REGISTRY)
+    "vigil_events_late",
+    "Events older than the state they would update (counted, not applied)",
+    ["source"],
+    registry=REGISTRY,
+)
 DEADLETTER_PUBLISHED = Counter(
-    "vigil_deadletter_published", "Records written to the dead-letter topic", ["source"], registry=REGISTRY)
+    "vigil_deadletter_published", "Records written to the dead-letter topic", ["source"], registry=REGISTRY
+)
 AGENT_CRASHES = Counter(
-    "vigil_agent_crashes", "Unexpected errors while processing one message (message dead-lettered, stream "
-    "continues)", ["agent"], registry=REGISTRY)
+    "vigil_agent_crashes",
+    "Unexpected errors while processing one message (message dead-lettered, stream continues)",
+    ["agent"],
+    registry=REGISTRY,
+)
 
-INCIDENTS_OPEN = Gauge("vigil_incidents_open", "Incidents not yet cancelled or cleared by every unit",
-                       registry=REGISTRY)
-AMBULANCES = Gauge("vigil_ambulances", "Ambulances by home district and status", ["district", "status"],
-                   registry=REGISTRY)
-AMBULANCES_AVAILABLE = Gauge("vigil_ambulances_available", "Available ambulances by home district",
-                             ["district"], registry=REGISTRY)
-BEDS_OCCUPIED = Gauge("vigil_beds_occupied", "Occupied beds (latest snapshot)", ["hospital", "ward"],
-                      registry=REGISTRY)
-BEDS_TOTAL = Gauge("vigil_beds_total", "Staffed beds (latest snapshot)", ["hospital", "ward"], registry=REGISTRY)
+INCIDENTS_OPEN = Gauge(
+    "vigil_incidents_open", "Incidents not yet cancelled or cleared by every unit", registry=REGISTRY
+)
+AMBULANCES = Gauge(
+    "vigil_ambulances", "Ambulances by home district and status", ["district", "status"], registry=REGISTRY
+)
+AMBULANCES_AVAILABLE = Gauge(
+    "vigil_ambulances_available", "Available ambulances by home district", ["district"], registry=REGISTRY
+)
+BEDS_OCCUPIED = Gauge(
+    "vigil_beds_occupied", "Occupied beds (latest snapshot)", ["hospital", "ward"], registry=REGISTRY
+)
+BEDS_TOTAL = Gauge(
+    "vigil_beds_total", "Staffed beds (latest snapshot)", ["hospital", "ward"], registry=REGISTRY
+)
 
-CONSUMER_LAG = Gauge("vigil_consumer_lag_messages", "Messages on an assigned partition not yet processed "
-                     "(end offset minus next offset to process)", ["topic", "partition"], registry=REGISTRY)
-EVENT_RATE = Gauge("vigil_event_rate_per_second", "Events consumed per second over the last few seconds",
-                   ["source"], registry=REGISTRY)
-EVENT_TIME = Gauge("vigil_event_time_seconds", "Newest event time seen (unix seconds): the event-time "
-                   "watermark", ["source"], registry=REGISTRY)
+CONSUMER_LAG = Gauge(
+    "vigil_consumer_lag_messages",
+    "Messages on an assigned partition not yet processed (end offset minus next offset to process)",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+EVENT_RATE = Gauge(
+    "vigil_event_rate_per_second",
+    "Events consumed per second over the last few seconds",
+    ["source"],
+    registry=REGISTRY,
+)
+EVENT_TIME = Gauge(
+    "vigil_event_time_seconds",
+    "Newest event time seen (unix seconds): the event-time watermark",
+    ["source"],
+    registry=REGISTRY,
+)

@@ -32,9 +32,9 @@ def register(pipe: Pipeline) -> None:
     districts = [d.id for d in pipe.city.districts]
     source_topics = {pipe.topics.for_source(s).name for s in Source} | {pipe.topics.fleet.name}
     last_counts: dict[str, float] = {}
-    last_time = [time.monotonic()]
+    last_time: list[float] = [time.monotonic()]
 
-    @app.timer(GAUGE_INTERVAL_S)
+    @app.timer(GAUGE_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def table_gauges() -> None:
         INCIDENTS_OPEN.set(sum(1 for st in pipe.tables["incidents"].values() if st and incidents.is_open(st)))
 
@@ -52,7 +52,7 @@ def register(pipe: Pipeline) -> None:
                 BEDS_OCCUPIED.labels(st["hospital"], st["ward"]).set(st["occupied"])
                 BEDS_TOTAL.labels(st["hospital"], st["ward"]).set(st["total"])
 
-    @app.timer(GAUGE_INTERVAL_S * 2)
+    @app.timer(GAUGE_INTERVAL_S * 2)  # type: ignore[untyped-decorator]
     async def consumer_lag() -> None:
         for tp in app.consumer.assignment():
             if tp.topic not in source_topics:
@@ -67,17 +67,18 @@ def register(pipe: Pipeline) -> None:
             position = processed + 1 if processed is not None else await app.consumer.position(tp) or 0
             CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - position))
 
-    @app.timer(RATE_WINDOW_S)
+    @app.timer(RATE_WINDOW_S)  # type: ignore[untyped-decorator]
     async def event_rate() -> None:
         now = time.monotonic()
-        totals: Counter[str] = Counter()
+        totals: dict[str, float] = dict.fromkeys((s.value for s in Source), 0.0)
         for metric in EVENTS_CONSUMED.collect():
             for sample in metric.samples:
                 if sample.name.endswith("_total"):
                     totals[sample.labels["source"]] += sample.value
         elapsed = max(now - last_time[0], 1e-6)
         for source in Source:
-            EVENT_RATE.labels(source.value).set((totals[source.value] - last_counts.get(source.value, 0.0))
-                                                / elapsed)
+            EVENT_RATE.labels(source.value).set(
+                (totals[source.value] - last_counts.get(source.value, 0.0)) / elapsed
+            )
             last_counts[source.value] = totals[source.value]
         last_time[0] = now

@@ -23,8 +23,12 @@ def register(pipe: Pipeline) -> None:
         if report is None:
             return
         assert isinstance(report, SentinelReport)
-        state = site_table.get(report.site) or {"site": report.site, "district": report.district,
-                                                "report_ids": [], "latest": None}
+        state = site_table.get(report.site) or {
+            "site": report.site,
+            "district": report.district,
+            "report_ids": [],
+            "latest": None,
+        }
         ids, duplicate = remember(state["report_ids"], report.report_id, REPORT_IDS_CAP)
         if duplicate:
             EVENTS_DUPLICATE.labels(Source.SENTINEL).inc()

@@ -17,8 +17,11 @@ log = logging.getLogger(__name__)
 
 async def prepare_topics(settings: Settings) -> list[str]:
     await wait_for_broker(settings.bootstrap_servers)
-    return await ensure_topics(settings.bootstrap_servers, Topics(settings.namespace, settings.partitions).all(),
-                               settings.replication_factor)
+    return await ensure_topics(
+        settings.bootstrap_servers,
+        Topics(settings.namespace, settings.partitions).all(),
+        settings.replication_factor,
+    )
 
 
 def run(settings: Settings, loglevel: str = "info") -> None:
@@ -26,7 +29,10 @@ def run(settings: Settings, loglevel: str = "info") -> None:
     if created:
         print(f"created topics: {', '.join(created)}", flush=True)
     pipe = create_app(settings)
-    print(f"worker {settings.app_id} on {settings.bootstrap_servers}; "
-          f"metrics: http://{settings.worker_host}:{settings.worker_port}/metrics", flush=True)
+    print(
+        f"worker {settings.app_id} on {settings.bootstrap_servers}; "
+        f"metrics: http://{settings.worker_host}:{settings.worker_port}/metrics",
+        flush=True,
+    )
     worker = faust.Worker(pipe.app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

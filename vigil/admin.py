@@ -52,8 +52,10 @@ async def wait_for_broker(bootstrap: str, timeout: float = 60.0) -> None:
         if await broker_answers_async(bootstrap):
             return
         await asyncio.sleep(0.5)
-    raise TopicError(f"no Kafka broker answered at {bootstrap} within {timeout:.0f}s; start one with "
-                     "`vigil kafka start` or set VIGIL_KAFKA_BOOTSTRAP to a reachable cluster")
+    raise TopicError(
+        f"no Kafka broker answered at {bootstrap} within {timeout:.0f}s; start one with "
+        "`vigil kafka start` or set VIGIL_KAFKA_BOOTSTRAP to a reachable cluster"
+    )
 
 
 async def partition_counts(bootstrap: str, names: Iterable[str] | None = None) -> dict[str, int]:
@@ -74,13 +76,15 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication_
         if have is not None and have != spec.partitions:
             raise TopicError(
                 f"topic {spec.name} has {have} partitions but Vigil expects {spec.partitions}; set "
-                f"VIGIL_PARTITIONS={have} or delete the topic (`vigil topics delete`) and let Vigil recreate it")
+                f"VIGIL_PARTITIONS={have} or delete the topic (`vigil topics delete`); Vigil recreates it"
+            )
     missing = [s for s in specs if s.name not in existing]
     if missing:
         client = await _admin(bootstrap)
         try:
             await client.create_topics(
-                [NewTopic(s.name, s.partitions, replication_factor) for s in missing], timeout_ms=15000)
+                [NewTopic(s.name, s.partitions, replication_factor) for s in missing], timeout_ms=15000
+            )
         finally:
             await client.close()
         # creation is asynchronous in KRaft: wait until metadata shows every partition

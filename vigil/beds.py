@@ -39,11 +39,17 @@ def apply(state: WardState | None, snapshot: BedSnapshot) -> tuple[WardState, Ou
     if duplicate:
         return state, Outcome.DUPLICATE
     if datetime.fromisoformat(state["time"]) > snapshot.time:
-        return WardState(**{**state, "recent_ids": recent}), Outcome.LATE  # type: ignore[typeddict-item]
+        return WardState(**{**state, "recent_ids": recent}), Outcome.LATE
     return _from(snapshot, recent), Outcome.APPLIED
 
 
 def _from(snapshot: BedSnapshot, recent: list[str]) -> WardState:
-    return WardState(hospital=snapshot.hospital, ward=snapshot.ward.value, total=snapshot.total,
-                     occupied=snapshot.occupied, time=snapshot.time.isoformat(),
-                     snapshot_id=snapshot.snapshot_id, recent_ids=recent)
+    return WardState(
+        hospital=snapshot.hospital,
+        ward=snapshot.ward.value,
+        total=snapshot.total,
+        occupied=snapshot.occupied,
+        time=snapshot.time.isoformat(),
+        snapshot_id=snapshot.snapshot_id,
+        recent_ids=recent,
+    )

@@ -61,8 +61,14 @@ class LocalBroker:
 
     @classmethod
     def from_settings(cls, settings: Settings, log: Callable[[str], None] | None = None) -> LocalBroker:
-        broker = cls(settings.kafka_version, settings.kafka_port, settings.kafka_controller_port,
-                     settings.cache_dir, settings.state_dir, settings.kafka_heap)
+        broker = cls(
+            settings.kafka_version,
+            settings.kafka_port,
+            settings.kafka_controller_port,
+            settings.cache_dir,
+            settings.state_dir,
+            settings.kafka_heap,
+        )
         if log is not None:
             broker.log = log
         return broker
@@ -92,24 +98,42 @@ class LocalBroker:
             return self.libs_dir
         mvn = shutil.which("mvn")
         if mvn is None:
-            raise BrokerError("Maven (mvn) is not installed; run `bash scripts/setup.sh` or `apt-get install maven`")
+            raise BrokerError(
+                "Maven (mvn) is not installed; run `bash scripts/setup.sh` or `apt-get install maven`"
+            )
         work = self.libs_dir.parent
         work.mkdir(parents=True, exist_ok=True)
-        (work / "pom.xml").write_text(_resource("pom.xml").replace("KAFKA_VERSION", self.version), encoding="utf-8")
+        (work / "pom.xml").write_text(
+            _resource("pom.xml").replace("KAFKA_VERSION", self.version), encoding="utf-8"
+        )
         self.log(f"fetching Apache Kafka {self.version} jars from Maven Central into {self.libs_dir} (once)…")
         t0 = time.monotonic()
         proc = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
-             f"-DoutputDirectory={self.libs_dir}", "-DincludeScope=runtime"],
-            capture_output=True, text=True, check=False,
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(work / "pom.xml"),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={self.libs_dir}",
+                "-DincludeScope=runtime",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-            raise BrokerError(f"Maven could not fetch kafka_2.13:{self.version}:\n{tail}\n"
-                              "Check kafka_version in the settings and that Maven Central is reachable.")
+            raise BrokerError(
+                f"Maven could not fetch kafka_2.13:{self.version}:\n{tail}\n"
+                "Check kafka_version in the settings and that Maven Central is reachable."
+            )
         jars = sorted(p.name for p in self.libs_dir.glob("*.jar"))
         if not any(j.startswith(f"kafka_2.13-{self.version}") for j in jars):
-            raise BrokerError(f"Maven finished but kafka_2.13-{self.version}.jar is missing from {self.libs_dir}")
+            raise BrokerError(
+                f"Maven finished but kafka_2.13-{self.version}.jar is missing from {self.libs_dir}"
+            )
         marker.write_text("\n".join(jars) + "\n", encoding="utf-8")
         self.log(f"fetched {len(jars)} jars in {time.monotonic() - t0:.0f}s")
         return self.libs_dir
@@ -140,28 +164,56 @@ class LocalBroker:
         java_home = os.environ.get("JAVA_HOME")
         java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
         if not java:
-            raise BrokerError("Java 17+ is needed for the local broker; `apt-get install openjdk-17-jre-headless`")
+            raise BrokerError(
+                "Java 17+ is needed for the local broker; `apt-get install openjdk-17-jre-headless`"
+            )
         classpath = f"{self.libs_dir}/*"
-        return [java, f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-                f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-                f"-Dkafka.logs.dir={self.home / 'logs'}", "-cp", classpath]
+        return [
+            java,
+            f"-Xmx{self.heap}",
+            f"-Xms{self.heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.home / 'logs'}",
+            "-cp",
+            classpath,
+        ]
 
     def _prepare(self) -> Path:
         self.fetch()
         for d in (self.home, self.home / "logs", self.home / "data"):
             d.mkdir(parents=True, exist_ok=True)
         props = self.home / "server.properties"
-        props.write_text(_resource("server.properties").format(
-            port=self.port, controller_port=self.controller_port, data_dir=self.home / "data"), encoding="utf-8")
+        props.write_text(
+            _resource("server.properties").format(
+                port=self.port, controller_port=self.controller_port, data_dir=self.home / "data"
+            ),
+            encoding="utf-8",
+        )
         (self.home / "log4j2.properties").write_text(_resource("log4j2.properties"), encoding="utf-8")
         if not (self.home / "data" / "meta.properties").exists():
             cluster_id = uuid.uuid4().hex[:22]
             proc = subprocess.run(
-                [*self._java(), "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-                 "-c", str(props)], capture_output=True, text=True, check=False)
+                [
+                    *self._java(),
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(props),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if proc.returncode != 0:
-                raise BrokerError(f"formatting Kafka storage in {self.home / 'data'} failed:\n{proc.stdout}"
-                                  f"{proc.stderr}\nDelete that folder to start from empty storage.")
+                raise BrokerError(
+                    f"formatting Kafka storage in {self.home / 'data'} failed:\n{proc.stdout}"
+                    f"{proc.stderr}\nDelete that folder to start from empty storage."
+                )
         return props
 
     def start(self, *, tie_to_parent: bool = False, timeout: float = 90.0) -> bool:
@@ -174,31 +226,40 @@ class LocalBroker:
             return False
         for p in (self.port, self.controller_port):
             if port_open(p):
-                raise BrokerError(f"port {p} is taken by another process; set VIGIL_KAFKA_PORT / "
-                                  "VIGIL_KAFKA_CONTROLLER_PORT to free ports, or stop that process")
+                raise BrokerError(
+                    f"port {p} is taken by another process; set VIGIL_KAFKA_PORT / "
+                    "VIGIL_KAFKA_CONTROLLER_PORT to free ports, or stop that process"
+                )
         props = self._prepare()
         out = open(self.home / "logs" / "stdout.log", "ab")  # noqa: SIM115 - handed to the child
         proc = subprocess.Popen(
-            [*self._java(), "kafka.Kafka", str(props)], stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=not tie_to_parent,
+            [*self._java(), "kafka.Kafka", str(props)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=not tie_to_parent,
             preexec_fn=_die_with_parent if tie_to_parent else None,
         )
         out.close()
         self.pid_file.write_text(str(proc.pid))
-        self.log(f"starting Kafka {self.version} (KRaft) on {self.bootstrap}, pid {proc.pid}, logs in "
-                 f"{self.home / 'logs'}")
+        self.log(
+            f"starting Kafka {self.version} (KRaft) on {self.bootstrap}, pid {proc.pid}, logs in "
+            f"{self.home / 'logs'}"
+        )
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
                 if proc.poll() is not None:
-                    raise BrokerError(f"the broker exited with code {proc.returncode} while starting:\n"
-                                      f"{self._log_tail()}")
+                    raise BrokerError(
+                        f"the broker exited with code {proc.returncode} while starting:\n{self._log_tail()}"
+                    )
                 if port_open(self.port) and self._answers():
                     self.log(f"Kafka is up on {self.bootstrap}")
                     return True
                 time.sleep(0.5)
-            raise BrokerError(f"the broker did not answer on {self.bootstrap} within {timeout:.0f}s:\n"
-                              f"{self._log_tail()}")
+            raise BrokerError(
+                f"the broker did not answer on {self.bootstrap} within {timeout:.0f}s:\n{self._log_tail()}"
+            )
         except BaseException:  # includes Ctrl-C while waiting: never leave a half-started JVM behind
             self._terminate(proc.pid)
             raise
@@ -254,4 +315,6 @@ class LocalBroker:
         if pid is None:
             return f"stopped (Kafka {self.version}, port {self.port}, state in {self.home})"
         health = "answering" if port_open(self.port) else "NOT answering"
-        return f"running: pid {pid}, Kafka {self.version} on {self.bootstrap} ({health}), state in {self.home}"
+        return (
+            f"running: pid {pid}, Kafka {self.version} on {self.bootstrap} ({health}), state in {self.home}"
+        )

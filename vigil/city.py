@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from vigil.contracts import Ward
+from vigil.errors import describe
 
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
@@ -61,7 +62,9 @@ class Hospital(_Model):
     name_en: str
     district: Ident
     wards: dict[Ward, int] = Field(description="beds per ward type")
-    pathways: list[str] = Field(default_factory=list, description="time-critical centres: chest_pain, stroke…")
+    pathways: list[str] = Field(
+        default_factory=list, description="time-critical centres: chest_pain, stroke…"
+    )
 
     @model_validator(mode="after")
     def _beds_nonnegative(self) -> Hospital:
@@ -98,11 +101,12 @@ class City(_Model):
                 raise ValueError(f"{kind}: duplicate id {dup[0]!r}; ids must be unique")
         districts = {d.id for d in self.districts}
         stations = {s.id for s in self.stations}
-        for kind, items in (("stations", self.stations), ("hospitals", self.hospitals),
-                            ("sentinel_sites", self.sentinel_sites)):
-            for i, item in enumerate(items):
-                if item.district not in districts:
-                    raise ValueError(f"{kind}[{i}].district: unknown district {item.district!r}")
+        placed = [("stations", i, s.district) for i, s in enumerate(self.stations)]
+        placed += [("hospitals", i, h.district) for i, h in enumerate(self.hospitals)]
+        placed += [("sentinel_sites", i, x.district) for i, x in enumerate(self.sentinel_sites)]
+        for kind, i, district in placed:
+            if district not in districts:
+                raise ValueError(f"{kind}[{i}].district: unknown district {district!r}")
         for i, amb in enumerate(self.ambulances):
             if amb.station not in stations:
                 raise ValueError(f"ambulances[{i}].station: unknown station {amb.station!r}")
@@ -135,19 +139,6 @@ class City(_Model):
         return 1000.0 * self.total_beds / self.population
 
 
-def _format_errors(exc: ValidationError, where: str) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if not loc and ": " in msg:
-            loc, _, msg = msg.partition(": ")
-        got = err.get("input")
-        shown = f" (got {got!r})" if isinstance(got, str | int | float) and err["type"] != "missing" else ""
-        lines.append(f"{where}: {loc or '(top level)'}: {msg}{shown}")
-    return "\n".join(lines)
-
-
 def load_city(path: str | Path | None = None) -> City:
     """Load and check a city file; ``None`` loads the default city shipped with Vigil."""
     if path is None:
@@ -167,4 +158,4 @@ def load_city(path: str | Path | None = None) -> City:
     try:
         return City.model_validate(data)
     except ValidationError as exc:
-        raise CityError(_format_errors(exc, where)) from None
+        raise CityError(describe(exc, where)) from None

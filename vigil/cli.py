@@ -23,7 +23,9 @@ def duration(text: str) -> timedelta:
     """``90``, ``90s``, ``15m``, ``6h`` or ``2d``."""
     m = _DURATION.match(text.strip())
     if not m or float(m.group(1)) <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a positive duration; write e.g. 90s, 15m, 6h or 2d")
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a positive duration; write e.g. 90s, 15m, 6h or 2d"
+        )
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
 
 
@@ -33,8 +35,10 @@ def speed(text: str) -> float:
     except ValueError:
         value = -1.0
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a speed factor; write e.g. 1 (real time), 60 or 100, "
-                                         "or 'max' for as fast as possible") from None
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a speed factor; write e.g. 1 (real time), 60 or 100, "
+            "or 'max' for as fast as possible"
+        ) from None
     return value
 
 
@@ -46,8 +50,9 @@ def aware_datetime(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO 8601 time; write e.g. 2026-11-23T08:00:00+08:00"
-                                         ) from None
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not an ISO 8601 time; write e.g. 2026-11-23T08:00:00+08:00"
+        ) from None
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"'{text}' has no time zone; add an offset, e.g. {text}+08:00")
     return value
@@ -63,29 +68,42 @@ def existing_file(text: str) -> Path:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vigil",
-        description="Vigil: real-time monitoring of 120 dispatch, fever-clinic sentinel reports and hospital beds. "
-                    "Settings come from VIGIL_* environment variables or a YAML file (--settings).",
+        description="Vigil: real-time monitoring of 120 dispatch, fever-clinic reports and hospital beds."
+        " "
+        "Settings come from VIGIL_* environment variables or a YAML file (--settings).",
     )
-    parser.add_argument("--settings", metavar="FILE.yaml", help="settings YAML (fields as in vigil/settings.py)")
+    parser.add_argument(
+        "--settings", metavar="FILE.yaml", help="settings YAML (fields as in vigil/settings.py)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     kafka = sub.add_parser("kafka", help="the embedded local Kafka broker (KRaft, single node)")
-    kafka.add_argument("action", choices=["fetch", "start", "stop", "status"],
-                       help="fetch jars from Maven Central | start | stop | status")
+    kafka.add_argument(
+        "action",
+        choices=["fetch", "start", "stop", "status"],
+        help="fetch jars from Maven Central | start | stop | status",
+    )
 
     topics = sub.add_parser("topics", help="create, list or delete Vigil's topics")
     topics.add_argument("action", choices=["create", "list", "delete"])
 
     worker = sub.add_parser("worker", help="run one Faust stream worker (serves /metrics)")
-    worker.add_argument("--port", type=int, help="HTTP port for /metrics (default: VIGIL_WORKER_PORT or 6066)")
+    worker.add_argument(
+        "--port", type=int, help="HTTP port for /metrics (default: VIGIL_WORKER_PORT or 6066)"
+    )
     worker.add_argument("--loglevel", default="info", choices=["debug", "info", "warn", "error"])
 
     sim = sub.add_parser("simulate", help="run the seeded city simulator into Kafka (or an NDJSON file)")
-    sim.add_argument("--speed", type=speed_or_max, default=1.0,
-                     help="event time per wall second: 1 = real time, 60 = a minute per second, max (default 1)")
+    sim.add_argument(
+        "--speed",
+        type=speed_or_max,
+        default=1.0,
+        help="event time per wall second: 1 = real time, 60 = a minute per second, max (default 1)",
+    )
     span = sim.add_mutually_exclusive_group()
-    span.add_argument("--duration", type=duration, default=None,
-                      help="simulated time span, e.g. 6h or 2d (default 1d)")
+    span.add_argument(
+        "--duration", type=duration, default=None, help="simulated time span, e.g. 6h or 2d (default 1d)"
+    )
     span.add_argument("--forever", action="store_true", help="run until stopped")
     sim.add_argument("--start", type=aware_datetime, help="event time of the first event (default: now)")
     sim.add_argument("--seed", type=int, help="random seed (default: VIGIL_SEED or 120)")
@@ -95,11 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--input", type=existing_file, required=True, help="NDJSON file, one event per line")
     replay.add_argument("--speed", type=speed_or_max, default=1.0, help="1 = recorded pace, 100 = 100x, max")
 
-    demo = sub.add_parser("demo", help="the whole pipeline on the local broker: broker, topics, worker, simulator")
-    demo.add_argument("--duration", type=float, default=None, metavar="SECONDS",
-                      help="stop after this many wall-clock seconds (default: until Ctrl-C)")
-    demo.add_argument("--speed", type=speed_or_max, default=60.0,
-                      help="simulator speed factor (default 60: one simulated hour per wall minute)")
+    demo = sub.add_parser(
+        "demo", help="the whole pipeline on the local broker: broker, topics, worker, simulator"
+    )
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many wall-clock seconds (default: until Ctrl-C)",
+    )
+    demo.add_argument(
+        "--speed",
+        type=speed_or_max,
+        default=60.0,
+        help="simulator speed factor (default 60: one simulated hour per wall minute)",
+    )
     return parser
 
 
@@ -133,9 +162,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "simulate":
         from producers.run import simulate_command
 
-        return simulate_command(settings, speed=args.speed, duration=None if args.forever else
-                                (args.duration or timedelta(days=1)), start=args.start or _now(settings),
-                                seed=args.seed if args.seed is not None else settings.seed, output=args.output)
+        return simulate_command(
+            settings,
+            speed=args.speed,
+            duration=None if args.forever else (args.duration or timedelta(days=1)),
+            start=args.start or _now(settings),
+            seed=args.seed if args.seed is not None else settings.seed,
+            output=args.output,
+        )
     if args.command == "replay":
         from producers.run import replay_command
 
@@ -156,8 +190,11 @@ def _now(settings: Settings) -> datetime:
 
 def _kafka(action: str, settings: Settings) -> int:
     if not settings.uses_local_broker and action != "status":
-        print(f"vigil: VIGIL_KAFKA_BOOTSTRAP={settings.kafka_bootstrap} points at an existing cluster; "
-              "the local broker is not used (unset it to use the local broker)", file=sys.stderr)
+        print(
+            f"vigil: VIGIL_KAFKA_BOOTSTRAP={settings.kafka_bootstrap} points at an existing cluster; "
+            "the local broker is not used (unset it to use the local broker)",
+            file=sys.stderr,
+        )
         return 2
     broker = LocalBroker.from_settings(settings)
     if action == "fetch":
@@ -187,7 +224,9 @@ async def _topics(action: str, settings: Settings) -> int:
     await wait_for_broker(settings.bootstrap_servers, timeout=15)
     if action == "create":
         created = await ensure_topics(settings.bootstrap_servers, specs, settings.replication_factor)
-        print(f"created: {', '.join(created)}" if created else "all topics exist with the expected partitions")
+        print(
+            f"created: {', '.join(created)}" if created else "all topics exist with the expected partitions"
+        )
     elif action == "delete":
         gone = await delete_topics(settings.bootstrap_servers, [s.name for s in specs])
         print(f"deleted: {', '.join(gone)}" if gone else "no Vigil topics to delete")
@@ -195,6 +234,8 @@ async def _topics(action: str, settings: Settings) -> int:
         counts = await partition_counts(settings.bootstrap_servers, [s.name for s in specs])
         for spec in specs:
             have = counts.get(spec.name)
-            print(f"{spec.name:40} {'missing' if have is None else f'{have} partitions'}  key={spec.key}  "
-                  f"— {spec.doc}")
+            print(
+                f"{spec.name:40} {'missing' if have is None else f'{have} partitions'}  key={spec.key}  "
+                f"— {spec.doc}"
+            )
     return 0

@@ -18,11 +18,23 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from vigil.errors import field_problems
 
 SCHEMA_VERSION = 1
 
-Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+Ident = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+]
 
 
 class Source(enum.StrEnum):
@@ -96,7 +108,7 @@ class Severity(enum.StrEnum):
 
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
 
 
 class DispatchEvent(_Event):
@@ -126,7 +138,9 @@ class DispatchEvent(_Event):
             if et not in UNITLESS_INCIDENT_EVENTS and self.unit is None:
                 raise ValueError(f"unit: required for event_type {et.value}")
         if et is EventType.CALL_RECEIVED and self.priority is None:
-            raise ValueError("priority: required on call_received (one of ECHO, DELTA, CHARLIE, BRAVO, ALPHA, OMEGA)")
+            raise ValueError(
+                "priority: required on call_received (one of ECHO, DELTA, CHARLIE, BRAVO, ALPHA, OMEGA)"
+            )
         if et in (EventType.AT_HOSPITAL, EventType.HANDOVER) and self.hospital is None:
             raise ValueError(f"hospital: required for event_type {et.value} (the destination hospital id)")
         return self
@@ -207,7 +221,7 @@ class AlertRecord(BaseModel):
     """The one form every Vigil alert takes on the alerts topic; firing and resolution are both published."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
     source: Ident
     alertname: Ident
@@ -235,7 +249,7 @@ class DeadLetter(BaseModel):
     """An input that could not be used, kept whole (base64) with the reason it was rejected."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     source_topic: str
     partition: int | None = None
     offset: int | None = None
@@ -276,20 +290,26 @@ class Topics:
     @property
     def dispatch(self) -> TopicSpec:
         return TopicSpec(
-            f"{self.namespace}.dispatch", self.partitions, "incident_id (unit for unit status events)",
+            f"{self.namespace}.dispatch",
+            self.partitions,
+            "incident_id (unit for unit status events)",
             "dispatch lifecycle and unit status events",
         )
 
     @property
     def fleet(self) -> TopicSpec:
         return TopicSpec(
-            f"{self.namespace}.fleet-by-unit", self.partitions, "unit",
+            f"{self.namespace}.fleet-by-unit",
+            self.partitions,
+            "unit",
             "internal: valid unit-bearing dispatch events repartitioned by unit",
         )
 
     @property
     def sentinel(self) -> TopicSpec:
-        return TopicSpec(f"{self.namespace}.sentinel", self.partitions, "site", "fever-clinic sentinel reports")
+        return TopicSpec(
+            f"{self.namespace}.sentinel", self.partitions, "site", "fever-clinic sentinel reports"
+        )
 
     @property
     def beds(self) -> TopicSpec:
@@ -307,7 +327,9 @@ class Topics:
         return [self.dispatch, self.fleet, self.sentinel, self.beds, self.alerts, self.deadletter]
 
     def for_source(self, source: Source) -> TopicSpec:
-        return {Source.DISPATCH: self.dispatch, Source.SENTINEL: self.sentinel, Source.BEDS: self.beds}[source]
+        return {Source.DISPATCH: self.dispatch, Source.SENTINEL: self.sentinel, Source.BEDS: self.beds}[
+            source
+        ]
 
 
 def partition_key(event: Event) -> str:
@@ -324,13 +346,30 @@ def partition_key(event: Event) -> str:
 # -- encoding & validation -------------------------------------------------------------------------------
 
 IDENTITY_FIELDS = frozenset(
-    {"name", "patient_name", "phone", "telephone", "mobile", "caller_phone", "id_number", "id_card",
-     "national_id", "address", "street_address", "patient_address", "姓名", "电话", "身份证", "身份证号", "住址"}
+    {
+        "name",
+        "patient_name",
+        "phone",
+        "telephone",
+        "mobile",
+        "caller_phone",
+        "id_number",
+        "id_card",
+        "national_id",
+        "address",
+        "street_address",
+        "patient_address",
+        "姓名",
+        "电话",
+        "身份证",
+        "身份证号",
+        "住址",
+    }
 )
 
 
 class InvalidEvent(ValueError):
-    """Why an input was rejected. ``reason`` is a short fixed code (a metric label); ``detail`` is for people."""
+    """Why an input was rejected: ``reason`` is a fixed code (a metric label), ``detail`` is for people."""
 
     def __init__(self, reason: str, detail: str, field: str | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
@@ -344,27 +383,24 @@ def encode(obj: BaseModel) -> bytes:
 
 
 def _field_error(exc: ValidationError) -> InvalidEvent:
-    errors = exc.errors()
-    first = errors[0]
-    loc = ".".join(str(p) for p in first["loc"])
-    msg = first["msg"]
-    if not loc and msg.startswith("Value error, "):
-        # cross-field checks raise "field: problem" so the field is named either way
-        msg = msg.removeprefix("Value error, ")
-        loc, _, msg = msg.partition(": ")
-    if first["type"] == "missing":
+    problems = field_problems(exc)
+    first = problems[0]
+    loc, msg = first.path, first.message
+    if first.kind == "missing":
         reason = "missing_field"
-    elif first["type"] == "extra_forbidden":
+    elif first.kind == "extra_forbidden":
         reason = "identity_field" if loc in IDENTITY_FIELDS else "unknown_field"
-        msg = "patient identity is not accepted; drop this field" if reason == "identity_field" else (
-            "not part of the schema; remove it or upgrade the schema_version"
+        msg = (
+            "patient identity is not accepted; drop this field"
+            if reason == "identity_field"
+            else ("not part of the schema; remove it or upgrade the schema_version")
         )
-    elif first["type"] in ("timezone_aware", "datetime_parsing", "datetime_type", "datetime_from_date_parsing"):
+    elif first.kind in ("timezone_aware", "datetime_parsing", "datetime_type", "datetime_from_date_parsing"):
         reason = "bad_time"
         msg = f"{msg}; send ISO 8601 with an offset, e.g. 2026-05-01T08:00:00+08:00"
     else:
         reason = "invalid_value"
-    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
     return InvalidEvent(reason, f"{loc}: {msg}{more}", field=loc or None)
 
 
@@ -395,13 +431,16 @@ def validate(obj: dict[str, Any], expected: Source | None = None) -> Event:
             "invalid_value", f"source: '{src}' is not one of dispatch, sentinel, beds", field="source"
         ) from None
     if expected is not None and source is not expected:
-        raise InvalidEvent("wrong_topic", f"source: a {source.value} event on the {expected.value} topic",
-                           field="source")
+        raise InvalidEvent(
+            "wrong_topic", f"source: a {source.value} event on the {expected.value} topic", field="source"
+        )
     version = obj.get("schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
-        raise InvalidEvent("unsupported_version",
-                           f"schema_version: {version!r} is not supported; this build reads version {SCHEMA_VERSION}",
-                           field="schema_version")
+        raise InvalidEvent(
+            "unsupported_version",
+            f"schema_version: {version!r} is not supported; this build reads version {SCHEMA_VERSION}",
+            field="schema_version",
+        )
     try:
         return SCHEMAS[source].model_validate(obj)
     except ValidationError as exc:
@@ -421,12 +460,24 @@ def redact_identity(raw: bytes) -> tuple[bytes, bool]:
     return orjson.dumps(obj), True
 
 
-def dead_letter(raw: bytes, error: InvalidEvent, source_topic: str, partition: int | None = None,
-                offset: int | None = None, now: datetime | None = None) -> DeadLetter:
+def dead_letter(
+    raw: bytes,
+    error: InvalidEvent,
+    source_topic: str,
+    partition: int | None = None,
+    offset: int | None = None,
+    now: datetime | None = None,
+) -> DeadLetter:
     kept, redacted = redact_identity(raw)
     return DeadLetter(
-        source_topic=source_topic, partition=partition, offset=offset, reason=error.reason, field=error.field,
-        detail=error.detail, original_b64=base64.b64encode(kept).decode("ascii"), redacted=redacted,
+        source_topic=source_topic,
+        partition=partition,
+        offset=offset,
+        reason=error.reason,
+        field=error.field,
+        detail=error.detail,
+        original_b64=base64.b64encode(kept).decode("ascii"),
+        redacted=redacted,
         received_at=now or datetime.now(UTC),
     )
 
@@ -434,7 +485,11 @@ def dead_letter(raw: bytes, error: InvalidEvent, source_topic: str, partition: i
 # -- routing of raw (not yet validated) log lines ---------------------------------------------------------
 
 TIME_FIELD = {Source.DISPATCH: "event_time", Source.SENTINEL: "submitted_at", Source.BEDS: "time"}
-KEY_FIELDS = {Source.DISPATCH: ("incident_id", "unit"), Source.SENTINEL: ("site",), Source.BEDS: ("hospital",)}
+KEY_FIELDS = {
+    Source.DISPATCH: ("incident_id", "unit"),
+    Source.SENTINEL: ("site",),
+    Source.BEDS: ("hospital",),
+}
 
 
 @dataclass(frozen=True)
@@ -450,10 +505,13 @@ def route_raw(obj: dict[str, Any]) -> Routed:
     """Topic, key and event time of a raw event; raises :class:`InvalidEvent` if its source is unusable."""
     src = obj.get("source")
     try:
-        source = Source(src)
+        source = Source(str(src))
     except ValueError:
-        raise InvalidEvent("invalid_value" if src is not None else "missing_field",
-                           f"source: {src!r} is not one of dispatch, sentinel, beds", field="source") from None
+        raise InvalidEvent(
+            "invalid_value" if src is not None else "missing_field",
+            f"source: {src!r} is not one of dispatch, sentinel, beds",
+            field="source",
+        ) from None
     key = next((str(obj[f]) for f in KEY_FIELDS[source] if obj.get(f)), None)
     when: datetime | None = None
     raw_time = obj.get(TIME_FIELD[source])

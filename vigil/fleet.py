@@ -49,18 +49,30 @@ def apply(state: UnitState | None, event: DispatchEvent, home_district: str | No
     status = STATUS_AFTER.get(event.event_type)
     if status is None:
         return (state, False) if state is not None else (_initial(event, home_district), True)
-    if state is not None:
-        if state["event_id"] == event.event_id or datetime.fromisoformat(state["since"]) > event.event_time:
-            return state, False
+    if state is not None and (
+        state["event_id"] == event.event_id or datetime.fromisoformat(state["since"]) > event.event_time
+    ):
+        return state, False
     district = home_district or (
-        event.district if event.event_type in (EventType.UNIT_AVAILABLE, EventType.UNIT_OUT_OF_SERVICE)
+        event.district
+        if event.event_type in (EventType.UNIT_AVAILABLE, EventType.UNIT_OUT_OF_SERVICE)
         else (state["district"] if state is not None else event.district)
     )
-    return UnitState(unit=event.unit, district=district, status=status.value,
-                     since=event.event_time.isoformat(), event_id=event.event_id), True
+    return UnitState(
+        unit=event.unit,
+        district=district,
+        status=status.value,
+        since=event.event_time.isoformat(),
+        event_id=event.event_id,
+    ), True
 
 
 def _initial(event: DispatchEvent, home_district: str | None) -> UnitState:
     assert event.unit is not None
-    return UnitState(unit=event.unit, district=home_district or event.district, status=UnitStatus.AVAILABLE.value,
-                     since=event.event_time.isoformat(), event_id=event.event_id)
+    return UnitState(
+        unit=event.unit,
+        district=home_district or event.district,
+        status=UnitStatus.AVAILABLE.value,
+        since=event.event_time.isoformat(),
+        event_id=event.event_id,
+    )

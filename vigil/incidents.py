@@ -29,8 +29,15 @@ class IncidentState(TypedDict):
 def new_state(event: DispatchEvent) -> IncidentState:
     assert event.incident_id is not None
     return IncidentState(
-        incident_id=event.incident_id, district=event.district, priority=None, seen=[], units=[],
-        cleared_units=[], cancelled=False, first_event_time=event.event_time.isoformat(), call_time=None,
+        incident_id=event.incident_id,
+        district=event.district,
+        priority=None,
+        seen=[],
+        units=[],
+        cleared_units=[],
+        cancelled=False,
+        first_event_time=event.event_time.isoformat(),
+        call_time=None,
     )
 
 
@@ -40,7 +47,7 @@ def apply(state: IncidentState | None, event: DispatchEvent) -> tuple[IncidentSt
     seen, duplicate = remember(st["seen"], event.event_id, MAX_SEEN)
     if duplicate:
         return st, True
-    st = IncidentState(**{**st, "seen": seen})  # type: ignore[typeddict-item]
+    st = IncidentState(**{**st, "seen": seen})
     et = event.event_type
     if event.priority is not None and (st["priority"] is None or et is EventType.CALL_RECEIVED):
         st["priority"] = event.priority.value

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from vigil.errors import describe
 
 SETTINGS_FILE_ENV = "VIGIL_SETTINGS_FILE"
 
@@ -39,11 +46,13 @@ class Settings(BaseSettings):
     # -- Kafka -------------------------------------------------------------------------------------------
     kafka_bootstrap: str | None = Field(
         default=None,
-        description="host:port[,host:port] of an existing Kafka cluster. Empty means the embedded local broker.",
+        description="host:port[,host:port] of an existing Kafka cluster; empty: the embedded local broker.",
     )
     kafka_version: str = Field(default="4.0.0", description="Apache Kafka version the local broker runs.")
     kafka_port: int = Field(default=19092, ge=1024, le=65535, description="Local broker client port.")
-    kafka_controller_port: int = Field(default=19093, ge=1024, le=65535, description="Local KRaft controller port.")
+    kafka_controller_port: int = Field(
+        default=19093, ge=1024, le=65535, description="Local KRaft controller port."
+    )
     kafka_heap: str = Field(default="512m", pattern=r"^\d+[mg]$", description="JVM heap of the local broker.")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where broker jars are cached.")
     state_dir: Path = Field(default_factory=_default_state_dir, description="Broker data, logs and pid file.")
@@ -61,7 +70,9 @@ class Settings(BaseSettings):
     store: Literal["memory://", "rocksdb://"] = Field(
         default="memory://", description="Faust table store; tables are changelog-backed either way."
     )
-    data_dir: Path | None = Field(default=None, description="Faust data directory (default: state_dir/worker).")
+    data_dir: Path | None = Field(
+        default=None, description="Faust data directory (default: state_dir/worker)."
+    )
     commit_interval_s: float = Field(default=1.0, gt=0, le=60)
 
     # -- city & simulation -------------------------------------------------------------------------------
@@ -76,7 +87,9 @@ class Settings(BaseSettings):
         for part in value.split(","):
             host, sep, port = part.strip().rpartition(":")
             if not sep or not host or not port.isdigit():
-                raise ValueError(f"'{part}' is not host:port; write e.g. VIGIL_KAFKA_BOOTSTRAP=kafka1:9092,kafka2:9092")
+                raise ValueError(
+                    f"'{part}' is not host:port; write e.g. VIGIL_KAFKA_BOOTSTRAP=kafka1:9092,kafka2:9092"
+                )
         return value
 
     @property
@@ -111,27 +124,18 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-def describe_validation_error(exc: ValidationError, where: str) -> str:
-    """Turn a pydantic error into lines of ``where: field: problem (got value)``."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        got = err.get("input")
-        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-        lines.append(f"{where}: {loc}: {err['msg']}{shown}")
-    return "\n".join(lines)
-
-
 def load_settings(settings_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Load settings, raising :class:`SettingsError` with a readable message on any bad value."""
     if settings_file is not None:
         path = Path(settings_file)
         if not path.is_file():
-            raise SettingsError(f"settings file {path} does not exist; pass an existing YAML file to --settings")
+            raise SettingsError(
+                f"settings file {path} does not exist; pass an existing YAML file to --settings"
+            )
         os.environ[SETTINGS_FILE_ENV] = str(path)
     where = os.environ.get(SETTINGS_FILE_ENV) or "settings (VIGIL_* environment)"
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         hint = "\nFix the value in the environment variable VIGIL_<FIELD> or in the settings YAML."
-        raise SettingsError(describe_validation_error(exc, where) + hint) from exc
+        raise SettingsError(describe(exc, where) + hint) from exc

@@ -1,0 +1,137 @@
+"""Shared fixtures: one real Kafka broker per test session, and real worker processes on it.
+
+The broker runs on its own ports with its state in a temporary folder, so a developer's demo broker is
+never touched; it is tied to the pytest process and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from vigil.broker import LocalBroker, port_open
+from vigil.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+TEST_KAFKA_PORT = int(os.environ.get("VIGIL_TEST_KAFKA_PORT", "29092"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of a real single-node KRaft broker started for this session."""
+    if port_open(TEST_KAFKA_PORT):
+        pytest.fail(f"port {TEST_KAFKA_PORT} is taken; stop that process or set VIGIL_TEST_KAFKA_PORT")
+    broker = LocalBroker(
+        version=Settings().kafka_version,
+        port=TEST_KAFKA_PORT,
+        controller_port=TEST_KAFKA_PORT + 1,
+        cache_dir=Settings().cache_dir,
+        state_dir=tmp_path_factory.mktemp("kafka-state"),
+        heap="512m",
+    )
+    broker.start(tie_to_parent=True)
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@dataclass
+class WorkerProcess:
+    proc: subprocess.Popen[bytes]
+    port: int
+    namespace: str
+    log: Path
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/metrics"
+
+    def log_tail(self, n: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def worker_env(kafka: str, namespace: str, port: int, state: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    env.update(
+        VIGIL_KAFKA_BOOTSTRAP=kafka,
+        VIGIL_NAMESPACE=namespace,
+        VIGIL_WORKER_PORT=str(port),
+        VIGIL_STATE_DIR=str(state),
+        **extra,
+    )
+    return env
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A fresh topic namespace, so tests sharing the session broker never see each other's events."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def launch_worker(kafka: str, namespace: str, workdir: Path, **extra: str) -> WorkerProcess:
+    """Start ``vigil worker`` as a real process and wait until it serves HTTP."""
+    port = free_port()
+    log = workdir / f"worker-{port}.log"
+    env = worker_env(kafka, namespace, port, workdir / "state", **extra)
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vigil", "worker"],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=REPO,
+        )
+    worker = WorkerProcess(proc, port, namespace, log)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"worker exited with {proc.returncode}:\n{worker.log_tail()}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
+            return worker
+        except OSError:
+            time.sleep(0.5)
+    worker.stop()
+    raise AssertionError(f"worker did not serve /healthz in 90s:\n{worker.log_tail()}")
+
+
+@pytest.fixture
+def start_worker(kafka: str, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def _start(namespace: str, **extra: str) -> WorkerProcess:
+        worker = launch_worker(kafka, namespace, tmp_path, **extra)
+        started.append(worker)
+        return worker
+
+    yield _start
+    for w in started:
+        w.stop()

@@ -1,0 +1,306 @@
+"""End to end through the real broker: a seeded simulated day, a real worker process, /metrics over HTTP.
+
+Every expected figure is computed here, straight from the events this test produced, with rules written
+independently of vigil's domain modules (no call into vigil.incidents / vigil.fleet / vigil.beds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+from producers.sim import simulate
+
+from producers.sink import KafkaSink
+from tests.conftest import WorkerProcess, launch_worker
+from tests.support.metrics import Samples, total, values, wait_until
+from vigil.city import load_city
+from vigil.contracts import BedSnapshot, DispatchEvent, Event, SentinelReport, Source, Topics
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 11, 20, 6, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+SPAN = timedelta(hours=30)
+
+# What a unit is doing after each event type, written out here on purpose (not imported from vigil.fleet).
+STATUS_AFTER = {
+    "unit_notified": "dispatched",
+    "en_route": "dispatched",
+    "on_scene": "dispatched",
+    "patient_contact": "dispatched",
+    "transport_started": "dispatched",
+    "at_hospital": "at_hospital",
+    "handover": "at_hospital",
+    "cleared": "available",
+    "cancelled": "available",
+    "unit_available": "available",
+    "unit_out_of_service": "out_of_service",
+}
+
+CALL = {
+    "source": "dispatch",
+    "event_id": "bad-1",
+    "incident_id": "INC-BAD-1",
+    "event_type": "call_received",
+    "event_time": "2026-11-20T09:00:00+08:00",
+    "district": "chengguan",
+    "priority": "DELTA",
+}
+# (topic source, raw bytes, expected reason)
+INVALID: list[tuple[Source, bytes, str]] = [
+    (Source.DISPATCH, b"{not json", "not_json"),
+    (Source.DISPATCH, orjson.dumps({**CALL, "event_time": "2026-11-20T09:00:00"}), "bad_time"),
+    (Source.DISPATCH, orjson.dumps({**CALL, "priority": "URGENT"}), "invalid_value"),
+    (Source.DISPATCH, orjson.dumps({**CALL, "caller_phone": "13800000000"}), "identity_field"),
+    (Source.DISPATCH, orjson.dumps({k: v for k, v in CALL.items() if k != "event_id"}), "missing_field"),
+    (
+        Source.SENTINEL,
+        orjson.dumps(
+            {
+                "source": "sentinel",
+                "report_id": "r",
+                "site": "thc-beiyuan",
+                "district": "beiyuan",
+                "period_start": "2026-11-20T00:00:00+08:00",
+                "total_visits": 5,
+                "fever_visits": 9,
+                "ili_cases": 1,
+                "submitted_at": "2026-11-21T09:00:00+08:00",
+            }
+        ),
+        "invalid_value",
+    ),
+    (
+        Source.BEDS,
+        orjson.dumps({"source": "dispatch", **{k: v for k, v in CALL.items() if k != "source"}}),
+        "wrong_topic",
+    ),
+    (Source.BEDS, b"[]", "not_object"),
+]
+
+
+@dataclass
+class Scenario:
+    worker: WorkerProcess
+    topics: Topics
+    events: list[Event]
+    duplicates: list[Event]
+    late: list[BedSnapshot]
+    sent: Counter[Source] = field(default_factory=Counter)
+    samples: Samples = field(default_factory=dict)
+
+
+def _late_copy(snapshot: BedSnapshot) -> BedSnapshot:
+    """An older reading with a new id: must be counted as late, not applied."""
+    return snapshot.model_copy(
+        update={
+            "snapshot_id": f"{snapshot.snapshot_id}-late",
+            "time": snapshot.time - timedelta(hours=5),
+            "occupied": 0,
+        }
+    )
+
+
+async def _produce(bootstrap: str, sc: Scenario) -> None:
+    async with KafkaSink(bootstrap, sc.topics, progress=lambda _: None) as sink:
+        half = len(sc.events) // 2
+        for e in sc.events[:half]:
+            await sink.send_event(e)
+        # invalid inputs in the middle of the stream: the events after them must still flow
+        for source, raw, _ in INVALID:
+            await sink.send_raw(sc.topics.for_source(source).name, b"INC-BAD-1", raw, None)
+        for e in sc.events[half:]:
+            await sink.send_event(e)
+        for e in [*sc.duplicates, *sc.late]:
+            await sink.send_event(e)
+    for e in [*sc.events, *sc.duplicates, *sc.late]:
+        sc.sent[e.source] += 1
+    for source, _, _ in INVALID:
+        sc.sent[source] += 1
+
+
+@pytest.fixture(scope="module")
+def scenario(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    city = load_city()
+    events = list(simulate(city, START, SPAN, seed=20261120))
+    dispatch = [e for e in events if isinstance(e, DispatchEvent)]
+    beds = [e for e in events if isinstance(e, BedSnapshot)]
+    sentinel = [e for e in events if isinstance(e, SentinelReport)]
+    duplicates: list[Event] = [*dispatch[::37], *beds[::53], *sentinel[:2]]
+    last_per_ward: dict[tuple[str, str], BedSnapshot] = {}
+    for b in beds:
+        last_per_ward[(b.hospital, b.ward.value)] = b
+    late = [_late_copy(b) for b in list(last_per_ward.values())[:3]]
+
+    namespace = "pipe" + datetime.now().strftime("%H%M%S%f")
+    worker = launch_worker(kafka, namespace, tmp_path_factory.mktemp("pipeline"))
+    sc = Scenario(worker, Topics(namespace, 4), events, duplicates, late)
+    try:
+        asyncio.run(_produce(kafka, sc))
+
+        def processed(samples: Samples, source: Source) -> float:
+            return sum(
+                v
+                for (name, labels), v in samples.items()
+                if name
+                in (
+                    "vigil_events_consumed_total",
+                    "vigil_events_invalid_total",
+                    "vigil_events_duplicate_total",
+                    "vigil_events_late_total",
+                )
+                and dict(labels).get("source") == source.value
+            )
+
+        def all_processed(samples: Samples) -> bool:
+            return (
+                all(processed(samples, s) >= sc.sent[s] for s in Source)
+                and total(samples, "vigil_consumer_lag_messages") == 0
+                and bool(values(samples, "vigil_ambulances", "district"))
+            )
+
+        wait_until(worker.metrics_url, all_processed, 120, "the worker to process every produced message")
+        time.sleep(2.5)  # gauges are refreshed every second from the tables: let a tick pass
+        sc.samples = wait_until(worker.metrics_url, all_processed, 10, "a fresh gauge tick")
+        yield sc
+    finally:
+        worker.stop()
+
+
+def test_consumed_events_by_source_and_type(scenario: Scenario) -> None:
+    expected: Counter[tuple[str, str]] = Counter()
+    for e in scenario.events:
+        if isinstance(e, DispatchEvent):
+            expected[("dispatch", e.event_type.value)] += 1
+        elif isinstance(e, SentinelReport):
+            expected[("sentinel", e.period)] += 1
+        else:
+            expected[("beds", e.ward.value)] += 1
+    got = values(scenario.samples, "vigil_events_consumed_total", "source", "type")
+    assert {k: v for k, v in got.items() if v} == dict(expected)
+
+
+def test_duplicates_and_late_events_are_counted_not_applied(scenario: Scenario) -> None:
+    dup = Counter(e.source.value for e in scenario.duplicates)
+    got = values(scenario.samples, "vigil_events_duplicate_total", "source")
+    assert {k[0]: v for k, v in got.items() if v} == dict(dup)
+    late = values(scenario.samples, "vigil_events_late_total", "source")
+    assert late == {("beds",): len(scenario.late)}
+
+
+def test_invalid_events_counted_by_reason(scenario: Scenario) -> None:
+    expected = Counter((s.value, reason) for s, _, reason in INVALID)
+    got = values(scenario.samples, "vigil_events_invalid_total", "source", "reason")
+    assert {k: v for k, v in got.items() if v} == dict(expected)
+
+
+def test_open_incidents(scenario: Scenario) -> None:
+    types_by_incident: dict[str, set[str]] = {}
+    for e in scenario.events:
+        if isinstance(e, DispatchEvent) and e.incident_id:
+            types_by_incident.setdefault(e.incident_id, set()).add(e.event_type.value)
+    open_now = [i for i, types in types_by_incident.items() if not types & {"cleared", "cancelled"}]
+    assert open_now, "the scenario should end with some incidents still open"
+    assert scenario.samples[("vigil_incidents_open", frozenset())] == len(open_now)
+
+
+def test_ambulances_by_home_district_and_status(scenario: Scenario) -> None:
+    city = load_city()
+    home = {a.id: next(s.district for s in city.stations if s.id == a.station) for a in city.ambulances}
+    last: dict[str, tuple[datetime, str]] = {}
+    for e in scenario.events:
+        if (
+            isinstance(e, DispatchEvent)
+            and e.unit
+            and (e.unit not in last or e.event_time >= last[e.unit][0])
+        ):
+            last[e.unit] = (e.event_time, STATUS_AFTER[e.event_type.value])
+    expected: Counter[tuple[str, str]] = Counter((home[u], status) for u, (_, status) in last.items())
+    got = values(scenario.samples, "vigil_ambulances", "district", "status")
+    assert {k: v for k, v in got.items() if v} == dict(expected)
+    available = values(scenario.samples, "vigil_ambulances_available", "district")
+    for d in city.districts:
+        assert available[(d.id,)] == expected[(d.id, "available")], d.id
+    assert sum(expected.values()) == len(city.ambulances)
+
+
+def test_beds_latest_snapshot_per_ward(scenario: Scenario) -> None:
+    latest: dict[tuple[str, str], BedSnapshot] = {}
+    for e in scenario.events:
+        if isinstance(e, BedSnapshot):
+            key = (e.hospital, e.ward.value)
+            if key not in latest or e.time >= latest[key].time:
+                latest[key] = e
+    occupied = values(scenario.samples, "vigil_beds_occupied", "hospital", "ward")
+    beds_total = values(scenario.samples, "vigil_beds_total", "hospital", "ward")
+    assert occupied == {k: float(s.occupied) for k, s in latest.items()}
+    assert beds_total == {k: float(s.total) for k, s in latest.items()}
+
+
+def test_event_time_watermark_and_lag(scenario: Scenario) -> None:
+    newest: dict[str, float] = {}
+    for e in scenario.events:
+        newest[e.source.value] = max(newest.get(e.source.value, 0.0), e.time.timestamp())
+    got = values(scenario.samples, "vigil_event_time_seconds", "source")
+    assert {k[0]: v for k, v in got.items()} == newest
+    lag = values(scenario.samples, "vigil_consumer_lag_messages", "topic", "partition")
+    source_topics = {scenario.topics.for_source(s).name for s in Source} | {scenario.topics.fleet.name}
+    assert {t for t, _ in lag} == source_topics
+    assert all(v == 0 for v in lag.values())
+
+
+def test_dead_letter_topic_keeps_reason_and_original_bytes(kafka: str, scenario: Scenario) -> None:
+    async def read_all() -> list[dict[str, object]]:
+        consumer = AIOKafkaConsumer(
+            scenario.topics.deadletter.name,
+            bootstrap_servers=kafka,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            batches = await consumer.getmany(timeout_ms=5000, max_records=1000)
+            return [orjson.loads(m.value) for msgs in batches.values() for m in msgs]
+        finally:
+            await consumer.stop()
+
+    records = asyncio.run(read_all())
+    assert len(records) == len(INVALID)
+    by_original = {base64.b64decode(str(r["original_b64"])): r for r in records}
+    for source, raw, reason in INVALID:
+        key = raw if reason != "identity_field" else next(k for k in by_original if b"[REDACTED]" in k)
+        record = by_original[key]
+        assert record["reason"] == reason
+        assert record["source_topic"] == scenario.topics.for_source(source).name
+        assert isinstance(record["offset"], int) and record["detail"]
+    assert not any(b"13800000000" in k for k in by_original)
+    # and the valid events produced after the invalid ones were all applied (see consumed counts above)
+    assert total(scenario.samples, "vigil_events_consumed_total") == len(scenario.events)
+
+
+def test_worker_restarts_from_changelog_without_double_counting(
+    kafka: str, scenario: Scenario, tmp_path: Path
+) -> None:
+    """A second worker life on the same topics rebuilds tables from the changelogs: same gauges."""
+    scenario.worker.stop()
+    worker = launch_worker(kafka, scenario.worker.namespace, tmp_path)
+    try:
+        before = scenario.samples
+
+        def same_gauges(samples: Samples) -> bool:
+            keys = ("vigil_incidents_open", "vigil_ambulances", "vigil_beds_occupied")
+            return all(values(samples, k) == values(before, k) for k in keys)
+
+        wait_until(worker.metrics_url, same_gauges, 90, "gauges rebuilt from the changelog")
+    finally:
+        worker.stop()

@@ -1,0 +1,53 @@
+"""Reading a worker's /metrics page in tests (parsing only; every expected value is computed elsewhere)."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Callable
+
+from prometheus_client.parser import text_string_to_metric_families
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(url: str) -> Samples:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        text = resp.read().decode()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
+
+
+def values(samples: Samples, name: str, *label_names: str) -> dict[tuple[str, ...], float]:
+    """Samples of one metric keyed by the given label values."""
+    out: dict[tuple[str, ...], float] = {}
+    for (n, labels), v in samples.items():
+        if n == name:
+            d = dict(labels)
+            key = tuple(d[k] for k in label_names)
+            out[key] = out.get(key, 0.0) + v
+    return out
+
+
+def total(samples: Samples, name: str) -> float:
+    return sum(v for (n, _), v in samples.items() if n == name)
+
+
+def wait_until(url: str, done: Callable[[Samples], bool], timeout: float, what: str) -> Samples:
+    deadline = time.monotonic() + timeout
+    last: Samples = {}
+    while time.monotonic() < deadline:
+        try:
+            last = scrape(url)
+        except OSError:
+            last = {}
+        if last and done(last):
+            return last
+        time.sleep(1.0)
+    raise AssertionError(
+        f"timed out after {timeout:.0f}s waiting for {what}; last page had "
+        f"{ {k: v for k, v in last.items() if k[0].startswith('vigil_events')} }"
+    )

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from vigil.contracts import (
+    BedSnapshot,
+    DispatchEvent,
+    EventType,
+    InvalidEvent,
+    Priority,
+    SentinelReport,
+    Source,
+    Topics,
+    alert_fingerprint,
+    dead_letter,
+    decode,
+    encode,
+    partition_key,
+    route_raw,
+)
+
+CALL = {
+    "source": "dispatch",
+    "event_id": "e1",
+    "incident_id": "INC-1",
+    "event_type": "call_received",
+    "event_time": "2026-11-23T08:00:00+08:00",
+    "district": "chengguan",
+    "priority": "ECHO",
+    "complaint": "cardiac_arrest",
+}
+
+
+def raw(**changes: object) -> bytes:
+    obj = {**CALL, **changes}
+    return orjson.dumps({k: v for k, v in obj.items() if v is not None})
+
+
+def rejected(data: bytes, expected: Source | None = Source.DISPATCH) -> InvalidEvent:
+    with pytest.raises(InvalidEvent) as info:
+        decode(data, expected)
+    return info.value
+
+
+def test_valid_call_round_trips() -> None:
+    event = decode(raw())
+    assert isinstance(event, DispatchEvent)
+    assert event.priority is Priority.ECHO and event.event_type is EventType.CALL_RECEIVED
+    assert event.event_time == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+    assert decode(encode(event)) == event
+    assert event.schema_version == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason", "field", "words"),
+    [
+        ({"event_time": "2026-11-23T08:00:00"}, "bad_time", "event_time", "offset"),
+        ({"event_time": "yesterday"}, "bad_time", "event_time", "ISO 8601"),
+        ({"priority": "URGENT"}, "invalid_value", "priority", "ECHO"),
+        ({"priority": None}, "invalid_value", "priority", "required on call_received"),
+        ({"event_type": "unit_notified"}, "invalid_value", "unit", "required"),
+        ({"event_id": None}, "missing_field", "event_id", "required"),
+        ({"patient_name": "Zhang San"}, "identity_field", "patient_name", "identity"),
+        ({"phone": "13800000000"}, "identity_field", "phone", "identity"),
+        ({"colour": "red"}, "unknown_field", "colour", "schema"),
+        ({"schema_version": 2}, "unsupported_version", "schema_version", "version 1"),
+        ({"source": "sentinel"}, "wrong_topic", "source", "dispatch topic"),
+        ({"source": "weather"}, "invalid_value", "source", "dispatch, sentinel, beds"),
+        ({"event_type": "exploded"}, "invalid_value", "event_type", "call_received"),
+        ({"incident_id": "has space"}, "invalid_value", "incident_id", "pattern"),
+    ],
+)
+def test_invalid_events_name_field_and_problem(
+    changes: dict[str, object], reason: str, field: str, words: str
+) -> None:
+    err = rejected(raw(**changes))
+    assert err.reason == reason
+    assert err.field == field
+    assert err.detail.startswith(f"{field}: ")
+    assert words in err.detail
+
+
+def test_not_json_and_not_object() -> None:
+    assert rejected(b"{nope").reason == "not_json"
+    assert rejected(b"[1, 2]").reason == "not_object"
+
+
+def test_unit_status_event_needs_no_incident() -> None:
+    event = decode(
+        orjson.dumps(
+            {
+                "source": "dispatch",
+                "event_id": "u1",
+                "event_type": "unit_out_of_service",
+                "event_time": "2026-11-23T08:00:00Z",
+                "district": "beiyuan",
+                "unit": "amb-beiyuan-1",
+            }
+        )
+    )
+    assert isinstance(event, DispatchEvent)
+    assert partition_key(event) == "amb-beiyuan-1"
+
+
+def test_sentinel_counts_must_nest() -> None:
+    base = {
+        "source": "sentinel",
+        "report_id": "r1",
+        "site": "thc-beiyuan",
+        "district": "beiyuan",
+        "period_start": "2026-11-22T00:00:00+08:00",
+        "total_visits": 50,
+        "fever_visits": 5,
+        "ili_cases": 2,
+        "submitted_at": "2026-11-23T09:00:00+08:00",
+    }
+    assert isinstance(decode(orjson.dumps(base), Source.SENTINEL), SentinelReport)
+    err = rejected(orjson.dumps({**base, "ili_cases": 6}), Source.SENTINEL)
+    assert (err.field, err.reason) == ("ili_cases", "invalid_value")
+    err = rejected(orjson.dumps({**base, "fever_visits": 51}), Source.SENTINEL)
+    assert err.field == "fever_visits"
+    err = rejected(orjson.dumps({**base, "total_visits": -1}), Source.SENTINEL)
+    assert err.field == "total_visits" and "greater than or equal to 0" in err.detail
+
+
+def test_bed_overflow_is_allowed_but_negative_is_not() -> None:
+    base = {
+        "source": "beds",
+        "snapshot_id": "s1",
+        "hospital": "people1",
+        "ward": "icu",
+        "total": 60,
+        "occupied": 63,
+        "time": "2026-11-23T08:00:00+08:00",
+    }
+    assert isinstance(decode(orjson.dumps(base), Source.BEDS), BedSnapshot)
+    assert rejected(orjson.dumps({**base, "ward": "cafeteria"}), Source.BEDS).field == "ward"
+
+
+def test_dead_letter_keeps_bytes_but_redacts_identity() -> None:
+    data = raw(patient_name="Zhang San")
+    err = rejected(data)
+    record = dead_letter(data, err, "vigil.dispatch", 2, 17)
+    kept = orjson.loads(base64.b64decode(record.original_b64))
+    assert record.redacted and kept["patient_name"] == "[REDACTED]"
+    assert {k: v for k, v in kept.items() if k != "patient_name"} == CALL
+    assert "Zhang San" not in encode(record).decode()
+    plain = b"\x00\xffnot json"
+    record = dead_letter(plain, rejected(plain), "vigil.dispatch")
+    assert base64.b64decode(record.original_b64) == plain and not record.redacted
+
+
+def test_route_raw_for_replay() -> None:
+    routed = route_raw(orjson.loads(raw()))
+    assert routed.source is Source.DISPATCH and routed.key == "INC-1"
+    assert routed.event_time == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+    assert route_raw({"source": "beds", "hospital": "tcm", "time": "not a time"}).event_time is None
+    with pytest.raises(InvalidEvent):
+        route_raw({"event_id": "x"})
+
+
+def test_topics_are_namespaced_and_copartitioned() -> None:
+    topics = Topics("drill1", 6)
+    names = [t.name for t in topics.all()]
+    assert all(n.startswith("drill1.") for n in names) and len(set(names)) == len(names)
+    assert topics.dispatch.partitions == topics.fleet.partitions == 6
+
+
+def test_alert_fingerprint_is_stable_and_label_order_free() -> None:
+    a = alert_fingerprint("LevelZero", {"district": "beiyuan", "scope": "district"})
+    assert a == alert_fingerprint("LevelZero", {"scope": "district", "district": "beiyuan"})
+    assert a != alert_fingerprint("LevelZero", {"district": "nanqiao", "scope": "district"})
+    assert len(a) == 16

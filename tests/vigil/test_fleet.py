@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from vigil.contracts import DispatchEvent, EventType
+from vigil.fleet import UnitState, UnitStatus, apply
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def ev(n: int, et: EventType, minutes: float, district: str = "nanqiao") -> DispatchEvent:
+    incident = None if et in (EventType.UNIT_AVAILABLE, EventType.UNIT_OUT_OF_SERVICE) else "INC-1"
+    return DispatchEvent(
+        event_id=f"e{n}",
+        incident_id=incident,
+        event_type=et,
+        district=district,
+        event_time=T0 + timedelta(minutes=minutes),
+        unit="amb-beiyuan-1",
+        hospital="people1" if et in (EventType.AT_HOSPITAL, EventType.HANDOVER) else None,
+    )
+
+
+def fold(events: list[DispatchEvent], home: str | None = "beiyuan") -> UnitState:
+    state = None
+    for e in events:
+        state, _ = apply(state, e, home)
+    assert state is not None
+    return state
+
+
+SEQ = [
+    ev(0, EventType.UNIT_AVAILABLE, 0, "beiyuan"),
+    ev(1, EventType.UNIT_NOTIFIED, 5),
+    ev(2, EventType.AT_HOSPITAL, 40),
+    ev(3, EventType.CLEARED, 70),
+]
+
+
+def test_status_follows_lifecycle_and_counts_in_home_district() -> None:
+    for upto, status in [
+        (1, UnitStatus.AVAILABLE),
+        (2, UnitStatus.DISPATCHED),
+        (3, UnitStatus.AT_HOSPITAL),
+        (4, UnitStatus.AVAILABLE),
+    ]:
+        state = fold(SEQ[:upto])
+        assert state["status"] == status.value
+        assert state["district"] == "beiyuan"  # the incident was in nanqiao
+
+
+def test_last_writer_wins_by_event_time_not_arrival() -> None:
+    assert fold([SEQ[3], SEQ[1], SEQ[0], SEQ[2]])["status"] == UnitStatus.AVAILABLE.value
+    assert fold([SEQ[2], SEQ[1]])["status"] == UnitStatus.AT_HOSPITAL.value
+
+
+def test_unknown_unit_takes_district_from_its_status_events() -> None:
+    state = fold(
+        [ev(0, EventType.UNIT_OUT_OF_SERVICE, 0, "gaotai"), ev(1, EventType.UNIT_NOTIFIED, 5)], home=None
+    )
+    assert state["district"] == "gaotai" and state["status"] == UnitStatus.DISPATCHED.value

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vigil.settings import SettingsError, load_settings
+
+
+def test_defaults_use_the_local_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(__import__("os").environ):
+        if key.startswith("VIGIL_"):
+            monkeypatch.delenv(key)
+    s = load_settings()
+    assert s.uses_local_broker and s.bootstrap_servers == "127.0.0.1:19092"
+
+
+def test_env_points_at_existing_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_KAFKA_BOOTSTRAP", "kafka1:9092,kafka2:9092")
+    s = load_settings()
+    assert not s.uses_local_broker and s.bootstrap_servers == "kafka1:9092,kafka2:9092"
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "field"),
+    [
+        ("VIGIL_KAFKA_BOOTSTRAP", "kafka1", "kafka_bootstrap"),
+        ("VIGIL_PARTITIONS", "zero", "partitions"),
+        ("VIGIL_WORKER_PORT", "80", "worker_port"),
+        ("VIGIL_NAMESPACE", "Bad Name", "namespace"),
+        ("VIGIL_STORE", "redis://", "store"),
+    ],
+)
+def test_bad_env_names_field_and_fix(
+    monkeypatch: pytest.MonkeyPatch, var: str, value: str, field: str
+) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert f"{field}:" in str(info.value)
+    assert "VIGIL_" in str(info.value)
+
+
+def test_yaml_file_and_its_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)
+    good = tmp_path / "vigil.yaml"
+    good.write_text("namespace: drill\npartitions: 2\n")
+    s = load_settings(good)
+    assert (s.namespace, s.partitions) == ("drill", 2)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("partitions: -3\nkafka_prot: 1\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(bad)
+    assert (
+        str(bad) in str(info.value) and "partitions:" in str(info.value) and "kafka_prot:" in str(info.value)
+    )
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings(tmp_path / "missing.yaml")
+    monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)
