@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from vigil.broker import LocalBroker, port_open
+from vigil.processes import ManagedProcess
 from vigil.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,26 +53,19 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @dataclass
 class WorkerProcess:
-    proc: subprocess.Popen[bytes]
+    process: ManagedProcess
     port: int
     namespace: str
-    log: Path
 
     @property
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/metrics"
 
     def log_tail(self, n: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+        return self.process.log_tail(n)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.process.stop()
 
 
 def worker_env(kafka: str, namespace: str, port: int, state: Path, **extra: str) -> dict[str, str]:
@@ -98,29 +89,16 @@ def namespace() -> str:
 def launch_worker(kafka: str, namespace: str, workdir: Path, **extra: str) -> WorkerProcess:
     """Start ``vigil worker`` as a real process and wait until it serves HTTP."""
     port = free_port()
-    log = workdir / f"worker-{port}.log"
     env = worker_env(kafka, namespace, port, workdir / "state", **extra)
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "vigil", "worker"],
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=REPO,
-        )
-    worker = WorkerProcess(proc, port, namespace, log)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"worker exited with {proc.returncode}:\n{worker.log_tail()}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
-            return worker
-        except OSError:
-            time.sleep(0.5)
-    worker.stop()
-    raise AssertionError(f"worker did not serve /healthz in 90s:\n{worker.log_tail()}")
+    process = ManagedProcess(
+        "worker",
+        [sys.executable, "-m", "vigil", "worker"],
+        workdir / f"worker-{port}.log",
+        f"http://127.0.0.1:{port}/healthz",
+        env=env,
+        cwd=REPO,
+    )
+    return WorkerProcess(process.start(90), port, namespace)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ first start; the JVM is stopped with SIGTERM and, if it lingers, SIGKILL.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
@@ -22,19 +21,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from vigil.processes import die_with_parent
 from vigil.settings import Settings
-
-PR_SET_PDEATHSIG = 1
 
 
 class BrokerError(RuntimeError):
     """The local broker could not be fetched, started or stopped; the message says what to do."""
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: deliver SIGTERM to the JVM when the process that started it dies, so no JVM is orphaned."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _resource(name: str) -> str:
@@ -238,7 +230,7 @@ class LocalBroker:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=not tie_to_parent,
-            preexec_fn=_die_with_parent if tie_to_parent else None,
+            preexec_fn=die_with_parent if tie_to_parent else None,
         )
         out.close()
         self.pid_file.write_text(str(proc.pid))

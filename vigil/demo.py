@@ -1,4 +1,8 @@
-"""``vigil demo``: broker, topics, one worker and the simulator, with a live summary; clean stop always."""
+"""``vigil demo``: broker, worker, Prometheus, Alertmanager and the simulator, with a live summary.
+
+Everything it starts is stopped on Ctrl-C, on SIGTERM or after ``--duration``; children are also tied to
+this process with PDEATHSIG, so even a killed demo leaves no JVM or worker behind.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,18 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from vigil.broker import LocalBroker, _die_with_parent
+from vigil import observability
+from vigil.broker import LocalBroker
 from vigil.city import load_city
+from vigil.processes import ManagedProcess, ProcessError
 from vigil.settings import Settings
 
 SUMMARY_EVERY_S = 5.0
@@ -60,47 +64,15 @@ def summary_line(samples: dict[str, list[tuple[dict[str, str], float]]], elapsed
     )
 
 
-def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "VIGIL_NAMESPACE": settings.namespace,
-        "VIGIL_WORKER_PORT": str(settings.worker_port),
-        "VIGIL_KAFKA_BOOTSTRAP": settings.bootstrap_servers,
-    }
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "vigil", "worker", "--loglevel", "warn"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )
+def demo_start(now: datetime, tz: ZoneInfo) -> datetime:
+    """Event time the demo starts from: 07:30 local this morning (or yesterday's, before 07:30).
 
-
-def stop_process(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float, log_path: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-25:])
-            raise RuntimeError(f"the worker exited with code {proc.returncode}:\n{tail}")
-        with contextlib.suppress(OSError):
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        time.sleep(0.5)
-    raise RuntimeError(f"the worker did not serve {url} within {timeout:.0f}s; see {log_path}")
+    Fever clinics report the previous day between 08:00 and 11:00, so starting just before that window
+    shows all three sources within the first minute instead of after a simulated night.
+    """
+    local = now.astimezone(tz)
+    start = local.replace(hour=7, minute=30, second=0, microsecond=0)
+    return start if start <= local else start - timedelta(days=1)
 
 
 def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
@@ -110,7 +82,7 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
 
     broker = LocalBroker.from_settings(settings, log=lambda m: print(m, flush=True))
     started_broker = False
-    worker: subprocess.Popen[bytes] | None = None
+    children: list[ManagedProcess] = []
     stop = asyncio.Event()
     t0 = time.monotonic()
     try:
@@ -119,15 +91,50 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
             if not started_broker:
                 print(f"using the local broker already running on {broker.bootstrap}")
         settings = settings.model_copy(update={"kafka_bootstrap": settings.bootstrap_servers})
-        log_path = settings.state_dir / "demo-worker.log"
-        worker = _start_worker(settings, log_path)
-        base = f"http://{settings.worker_host}:{settings.worker_port}"
-        wait_http(f"{base}/healthz", worker, 120, log_path)
+        home = settings.state_dir / "demo"
+        worker_addr = f"{settings.worker_host}:{settings.worker_port}"
+        base = f"http://{worker_addr}"
+        env = {
+            **os.environ,
+            "VIGIL_NAMESPACE": settings.namespace,
+            "VIGIL_WORKER_PORT": str(settings.worker_port),
+            "VIGIL_KAFKA_BOOTSTRAP": settings.bootstrap_servers,
+            "VIGIL_STATE_DIR": str(settings.state_dir),
+        }
+        worker = ManagedProcess(
+            "worker",
+            [sys.executable, "-m", "vigil", "worker", "--loglevel", "warn"],
+            home / "worker.log",
+            f"{base}/healthz",
+            env=env,
+        )
+        children.append(worker)
+        worker.start(120)
         print(f"metrics: {base}/metrics", flush=True)
-        print(f"worker log: {log_path}", flush=True)
+        try:
+            am = observability.alertmanager(home / "alertmanager", settings.alertmanager_port)
+            children.append(am)
+            am.start(60)
+            prom = observability.prometheus(
+                home / "prometheus",
+                settings.prometheus_port,
+                [worker_addr],
+                f"127.0.0.1:{settings.alertmanager_port}",
+            )
+            children.append(prom)
+            prom.start(60)
+            print(
+                f"prometheus: http://127.0.0.1:{settings.prometheus_port}  "
+                f"alertmanager: http://127.0.0.1:{settings.alertmanager_port}",
+                flush=True,
+            )
+        except (observability.MissingBinary, ProcessError) as exc:
+            print(f"warning: running without Prometheus/Alertmanager: {exc}", flush=True)
+        print(f"logs: {home}", flush=True)
 
         city = load_city(settings.city_file)
-        start = datetime.now(UTC).astimezone(ZoneInfo(city.timezone)).replace(microsecond=0)
+        tz = ZoneInfo(city.timezone)
+        start = demo_start(datetime.now(UTC), tz)
         print(
             f"simulating {city.name_zh} / {city.name_en} from {start:%Y-%m-%d %H:%M %Z} at {speed:g}x; "
             f"{'Ctrl-C to stop' if duration is None else f'stopping after {duration:g}s'}",
@@ -145,8 +152,11 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
                 except OSError as exc:
                     line = f"[{time.monotonic() - t0:5.0f}s] metrics not reachable: {exc}"
                 print(line, flush=True)
-                if worker is not None and worker.poll() is not None:
-                    print(f"the worker exited with code {worker.returncode}; see {log_path}", flush=True)
+                if not worker.alive():
+                    print(
+                        f"the worker stopped unexpectedly; see {worker.log_path}:\n{worker.log_tail()}",
+                        flush=True,
+                    )
                     stop.set()
 
         async def main() -> None:
@@ -165,9 +175,9 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
 
         asyncio.run(main())
         print("stopping…", flush=True)
-        return 0 if worker.poll() is None else 1
+        return 0 if worker.alive() else 1
     finally:
-        if worker is not None:
-            stop_process(worker)
+        for child in reversed(children):
+            child.stop()
         if started_broker:
             broker.stop()

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     )
     commit_interval_s: float = Field(default=1.0, gt=0, le=60)
 
+    # -- local observability (demo) -----------------------------------------------------------------------
+    prometheus_port: int = Field(default=9090, ge=1024, le=65535, description="Local Prometheus (demo).")
+    alertmanager_port: int = Field(default=9093, ge=1024, le=65535, description="Local Alertmanager (demo).")
+
     # -- city & simulation -------------------------------------------------------------------------------
     city_file: Path | None = Field(default=None, description="City model YAML; empty means the default city.")
     seed: int = Field(default=120, description="Seed of the city simulator.")

@@ -15,8 +15,15 @@ pytestmark = pytest.mark.integration
 
 
 def _vigil(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vigil", *args], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=180, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "vigil", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 def _jvms_using(state: Path) -> list[int]:
@@ -35,8 +42,11 @@ def _jvms_using(state: Path) -> list[int]:
 def test_start_status_stop_leaves_no_jvm(kafka: str, tmp_path: Path) -> None:
     # depends on `kafka` only so the jars are already fetched and the session broker's ports are known-busy
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-    env.update(VIGIL_KAFKA_PORT=str(free_port()), VIGIL_KAFKA_CONTROLLER_PORT=str(free_port()),
-               VIGIL_STATE_DIR=str(tmp_path))
+    env.update(
+        VIGIL_KAFKA_PORT=str(free_port()),
+        VIGIL_KAFKA_CONTROLLER_PORT=str(free_port()),
+        VIGIL_STATE_DIR=str(tmp_path),
+    )
     try:
         started = _vigil(env, "kafka", "start")
         assert started.returncode == 0, started.stderr
@@ -58,8 +68,11 @@ def test_start_status_stop_leaves_no_jvm(kafka: str, tmp_path: Path) -> None:
 
 def test_port_in_use_is_a_clear_error(kafka: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-    env.update(VIGIL_KAFKA_PORT=kafka.rsplit(":", 1)[1], VIGIL_KAFKA_CONTROLLER_PORT=str(free_port()),
-               VIGIL_STATE_DIR=str(tmp_path))
+    env.update(
+        VIGIL_KAFKA_PORT=kafka.rsplit(":", 1)[1],
+        VIGIL_KAFKA_CONTROLLER_PORT=str(free_port()),
+        VIGIL_STATE_DIR=str(tmp_path),
+    )
     result = _vigil(env, "kafka", "start")
     assert result.returncode == 2
     assert "is taken by another process" in result.stderr and "VIGIL_KAFKA_PORT" in result.stderr

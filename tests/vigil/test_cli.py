@@ -12,14 +12,18 @@ from vigil.cli import main
         (["simulate", "--duration", "5x"], ["--duration", "'5x' is not a positive duration", "6h"]),
         (["simulate", "--start", "2026-01-01T00:00"], ["--start", "no time zone", "+08:00"]),
         (["simulate", "--start", "tomorrow"], ["--start", "not an ISO 8601 time"]),
-        (["simulate", "--duration", "1d", "--forever"], ["--forever", "not allowed with argument --duration"]),
+        (
+            ["simulate", "--duration", "1d", "--forever"],
+            ["--forever", "not allowed with argument --duration"],
+        ),
         (["replay", "--input", "/nonexistent.ndjson"], ["--input", "no such file"]),
         (["demo", "--duration", "-1"], ["--duration", "positive number of seconds"]),
         (["kafka", "restart"], ["invalid choice: 'restart'", "start"]),
     ],
 )
-def test_bad_arguments_name_the_argument_and_the_fix(argv: list[str], words: list[str],
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_arguments_name_the_argument_and_the_fix(
+    argv: list[str], words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
@@ -28,16 +32,18 @@ def test_bad_arguments_name_the_argument_and_the_fix(argv: list[str], words: lis
         assert w in err
 
 
-def test_bad_setting_is_reported_without_traceback(monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_setting_is_reported_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("VIGIL_PARTITIONS", "0")
     assert main(["topics", "list"]) == 2
     err = capsys.readouterr().err
     assert "partitions:" in err and "greater than or equal to 1" in err and "Traceback" not in err
 
 
-def test_local_broker_commands_refuse_when_pointed_at_a_cluster(monkeypatch: pytest.MonkeyPatch,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_local_broker_commands_refuse_when_pointed_at_a_cluster(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("VIGIL_KAFKA_BOOTSTRAP", "kafka1:9092")
     assert main(["kafka", "start"]) == 2
     assert "unset it to use the local broker" in capsys.readouterr().err
