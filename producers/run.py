@@ -19,14 +19,20 @@ from vigil.settings import Settings
 
 
 async def send_events(
-    settings: Settings, events: Iterable[Event], speed: float, stop: asyncio.Event | None = None
+    settings: Settings,
+    events: Iterable[Event],
+    speed: float,
+    stop: asyncio.Event | None = None,
+    quiet: bool = False,
 ) -> dict[str, int]:
-    """Send events paced at ``speed``; returns counts per topic. Stops early when ``stop`` is set."""
+    """Send events paced at ``speed``; returns counts per topic. Stops early when ``stop`` is set.
+
+    ``quiet`` drops the progress lines (the demo prints its own summary from the worker's metrics)."""
     topics = Topics(settings.namespace, settings.partitions)
     await wait_for_broker(settings.bootstrap_servers)
     await ensure_topics(settings.bootstrap_servers, topics.all(), settings.replication_factor)
     pacer = Pacer(speed)
-    async with KafkaSink(settings.bootstrap_servers, topics) as sink:
+    async with KafkaSink(settings.bootstrap_servers, topics, (lambda _: None) if quiet else None) as sink:
         for event in events:
             if stop is not None and stop.is_set():
                 break

@@ -38,7 +38,7 @@ def scrape(url: str, timeout: float = 2.0) -> dict[str, list[tuple[dict[str, str
     return out
 
 
-def summary_line(samples: dict[str, list[tuple[dict[str, str], float]]], elapsed: float) -> str:
+def summary_line(samples: dict[str, list[tuple[dict[str, str], float]]], elapsed: float, tz: ZoneInfo) -> str:
     def total(name: str, **match: str) -> float:
         return sum(
             v for labels, v in samples.get(name, []) if all(labels.get(k) == x for k, x in match.items())
@@ -53,7 +53,7 @@ def summary_line(samples: dict[str, list[tuple[dict[str, str], float]]], elapsed
     occ, tot = total("vigil_beds_occupied"), total("vigil_beds_total")
     beds = f"{100 * occ / tot:.1f}%" if tot else "n/a"
     watermark = max((v for _, v in samples.get("vigil_event_time_seconds", [])), default=0.0)
-    at = datetime.fromtimestamp(watermark, UTC).strftime("%m-%d %H:%M UTC") if watermark else "—"
+    at = datetime.fromtimestamp(watermark, tz).strftime("%m-%d %H:%M %Z") if watermark else "—"
     return (
         f"[{elapsed:5.0f}s] 事件/consumed: {consumed} | 在途/open incidents "
         f"{total('vigil_incidents_open'):.0f} | 可用救护车/ambulances available "
@@ -65,20 +65,19 @@ def summary_line(samples: dict[str, list[tuple[dict[str, str], float]]], elapsed
 
 
 def demo_start(now: datetime, tz: ZoneInfo) -> datetime:
-    """Event time the demo starts from: 07:30 local this morning (or yesterday's, before 07:30).
+    """Event time the demo starts from: 07:50 local this morning (or yesterday's, before 07:50).
 
     Fever clinics report the previous day between 08:00 and 11:00, so starting just before that window
     shows all three sources within the first minute instead of after a simulated night.
     """
     local = now.astimezone(tz)
-    start = local.replace(hour=7, minute=30, second=0, microsecond=0)
+    start = local.replace(hour=7, minute=50, second=0, microsecond=0)
     return start if start <= local else start - timedelta(days=1)
 
 
 def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
-    from producers.sim import simulate
-
     from producers.run import send_events
+    from producers.sim import simulate
 
     broker = LocalBroker.from_settings(settings, log=lambda m: print(m, flush=True))
     started_broker = False
@@ -147,7 +146,7 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
                     await asyncio.wait_for(stop.wait(), SUMMARY_EVERY_S)
                 try:
                     line = summary_line(
-                        await asyncio.to_thread(scrape, f"{base}/metrics"), time.monotonic() - t0
+                        await asyncio.to_thread(scrape, f"{base}/metrics"), time.monotonic() - t0, tz
                     )
                 except OSError as exc:
                     line = f"[{time.monotonic() - t0:5.0f}s] metrics not reachable: {exc}"
@@ -165,9 +164,8 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
                 loop.add_signal_handler(sig, stop.set)
             if duration is not None:
                 loop.call_later(duration, stop.set)
-            producer = asyncio.create_task(
-                send_events(settings, simulate(city, start, None, settings.seed), speed, stop)
-            )
+            events = simulate(city, start, None, settings.seed)
+            producer = asyncio.create_task(send_events(settings, events, speed, stop, quiet=True))
             reporter = asyncio.create_task(summaries())
             await stop.wait()
             await producer
