@@ -13,6 +13,6 @@ setup:
 	bash scripts/setup.sh
 
 lint:
-	.venv/bin/ruff check .
-	.venv/bin/ruff format --check .
+	.venv/bin/ruff check --no-cache .
+	.venv/bin/ruff format --no-cache --check .
 	.venv/bin/mypy vigil streams producers alerting dashboards

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
-from producers.sim import simulate
 
+from producers.sim import simulate
 from producers.sink import KafkaSink
 from tests.conftest import WorkerProcess, launch_worker
 from tests.support.metrics import Samples, total, values, wait_until
