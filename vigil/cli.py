@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from vigil.broker import BrokerError, LocalBroker
+from vigil.cad import MappingError
 from vigil.city import CityError
 from vigil.settings import Settings, SettingsError, load_settings
 
@@ -113,6 +114,28 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--input", type=existing_file, required=True, help="NDJSON file, one event per line")
     replay.add_argument("--speed", type=speed_or_max, default=1.0, help="1 = recorded pace, 100 = 100x, max")
 
+    cad = sub.add_parser("import-cad", help="turn a CAD export (CSV) into dispatch lifecycle events (NDJSON)")
+    cad.add_argument(
+        "--mapping",
+        required=True,
+        metavar="NAME_OR_FILE",
+        help="a shipped mapping (nyc-ems, sf-fire) or a mapping YAML file",
+    )
+    cad.add_argument("--input", type=existing_file, required=True, metavar="FILE.csv")
+    cad.add_argument("--output", type=Path, required=True, metavar="events.ndjson")
+
+    iv = sub.add_parser(
+        "intervals", help="EMS intervals (NEMSIS) from an NDJSON event log, per incident or group"
+    )
+    iv.add_argument("--input", type=existing_file, required=True, metavar="events.ndjson")
+    iv.add_argument("--per-incident", action="store_true", help="one row per incident with each interval (s)")
+    iv.add_argument(
+        "--group-by",
+        choices=["district", "priority", "station"],
+        help="count, mean, p50 and p90 of each interval per group (default: the whole city)",
+    )
+    iv.add_argument("--json", action="store_true", help="print JSON (default: a readable table)")
+
     demo = sub.add_parser(
         "demo", help="the whole pipeline on the local broker: broker, topics, worker, simulator"
     )
@@ -140,11 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.settings)
         return _dispatch(args, settings)
-    except (SettingsError, CityError, BrokerError) as exc:
+    except (SettingsError, CityError, BrokerError, MappingError) as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `vigil intervals ... | head`: the reader left, which is fine
+        sys.stderr.close()
+        return 0
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -174,6 +200,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from producers.run import replay_command
 
         return replay_command(settings, args.input, args.speed)
+    if args.command == "import-cad":
+        from vigil.offline import import_cad_command
+
+        return import_cad_command(args.mapping, args.input, args.output)
+    if args.command == "intervals":
+        from vigil.offline import intervals_command
+
+        return intervals_command(args.input, args.per_incident, args.group_by, args.json)
     if args.command == "demo":
         from vigil.demo import run_demo
 
