@@ -8,7 +8,7 @@ Faust's exactly-once, whose open fencing/duplicate bugs the design notes list.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from streams import dispatch as dispatch_agent
 from streams import fleet as fleet_agent
 from streams import monitor
 from streams import sentinel as sentinel_agent
+from streams import windows as windows_agent
 from streams.deadletter import DeadLetterSink
 from streams.metrics import AGENT_CRASHES, EVENT_TIME, REGISTRY
 from vigil.city import City, load_city
@@ -27,6 +28,68 @@ from vigil.contracts import Event, InvalidEvent, Source, Topics, TopicSpec, deco
 from vigil.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+# Every table and the topic it is co-partitioned with. Their changelogs are created up front with the right
+# partition count: when two workers start together, Faust otherwise may see a changelog before its metadata
+# and reject writes with PartitionsMismatch ("0 partitions") — seen in the two-worker test.
+TABLE_SOURCES: dict[str, Callable[[Topics], TopicSpec]] = {
+    "incidents": lambda t: t.dispatch,
+    "unit-status-seen": lambda t: t.dispatch,
+    "incident-times": lambda t: t.dispatch,
+    "units": lambda t: t.fleet,
+    "wards": lambda t: t.beds,
+    "sites": lambda t: t.sentinel,
+    "interval-windows": lambda t: t.intervals,
+    "interval-members": lambda t: t.intervals,
+}
+
+
+def changelog_specs(settings: Settings) -> list[TopicSpec]:
+    topics = Topics(settings.namespace, settings.partitions)
+    return [
+        TopicSpec(
+            f"{settings.app_id}-{name}-changelog",
+            source(topics).partitions,
+            "table key",
+            f"changelog of table {name}",
+            compact=True,
+        )
+        for name, source in TABLE_SOURCES.items()
+    ]
+
+
+class OwnedTable:
+    """A Faust table whose records remember their partition, so readers can ignore revoked partitions.
+
+    Faust's memory store keeps a partition's data after a rebalance takes it away; without this, every
+    gauge computed from a table would count those records on two workers.
+    """
+
+    def __init__(self, table: Any, source: TopicSpec, owned: Callable[[str], set[int]]) -> None:
+        self.table = table
+        self.source = source
+        self._owned = owned
+
+    def get(self, key: str) -> Any:
+        record = self.table.get(key)
+        return None if record is None else record["v"]
+
+    def set(self, key: str, value: Any, partition: int) -> None:
+        self.table[key] = {"v": value, "p": partition}
+
+    def delete(self, key: str) -> None:
+        if key in self.table:
+            del self.table[key]
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        owned = self._owned(self.source.name)
+        for key, record in list(self.table.items()):
+            if record is not None and record["p"] in owned:
+                yield key, record["v"]
+
+    def values(self) -> Iterator[Any]:
+        return (v for _, v in self.items())
 
 
 @dataclass
@@ -56,8 +119,15 @@ class Pipeline:
             )
         return self.handles[spec.name]
 
-    def table(self, name: str, source: TopicSpec) -> Any:
+    def owned(self, topic: str) -> set[int]:
+        return {tp.partition for tp in self.app.consumer.assignment() if tp.topic == topic}
+
+    def table(self, name: str, source: TopicSpec) -> OwnedTable:
         """A changelog-backed table co-partitioned with its source topic."""
+        assert TABLE_SOURCES[name](self.topics) == source, f"register table {name} in TABLE_SOURCES"
+        return OwnedTable(self._faust_table(name, source), source, self.owned)
+
+    def _faust_table(self, name: str, source: TopicSpec) -> Any:
         return self.app.Table(
             name,
             default=None,
@@ -130,8 +200,12 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         web_port=settings.worker_port,
         web_in_thread=False,
         producer_acks=-1,
+        broker_max_poll_records=200,  # smaller batches: less burst into the producer buffer per poll
         version=1,
     )
+    # Faust's producer buffer (100 messages) stalls under bursts of changelog + repartition writes
+    # (faust-streaming#173, #229); seen here as two workers going silent after "producer buffer full".
+    app.producer.buffer.max_messages = 10_000
     pipe = Pipeline(
         app=app,
         settings=settings,
@@ -144,6 +218,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
     fleet_agent.register(pipe)
     beds_agent.register(pipe)
     sentinel_agent.register(pipe)
+    windows_agent.register(pipe)
     monitor.register(pipe)
 
     @app.page("/metrics")

@@ -26,7 +26,7 @@ def register(pipe: Pipeline) -> None:
         if outcome is beds.Outcome.DUPLICATE:
             EVENTS_DUPLICATE.labels(Source.BEDS).inc()
             return
-        ward_table[key] = state
+        ward_table.set(key, state, msg.partition)
         if outcome is beds.Outcome.LATE:
             EVENTS_LATE.labels(Source.BEDS).inc()
             return

@@ -23,7 +23,7 @@ def register(pipe: Pipeline) -> None:
         assert isinstance(event, DispatchEvent) and event.unit is not None
         state, changed = fleet.apply(unit_table.get(event.unit), event, home.get(event.unit))
         if changed:
-            unit_table[event.unit] = state
+            unit_table.set(event.unit, state, msg.partition)
 
     @pipe.app.agent(pipe.topic(source_spec), name="fleet", concurrency=1)
     async def fleet_agent(stream: Any) -> None:

@@ -78,3 +78,52 @@ EVENT_TIME = Gauge(
     ["source"],
     registry=REGISTRY,
 )
+
+INTERVALS_IMPOSSIBLE = Counter(
+    "vigil_intervals_impossible",
+    "Intervals left out of statistics: negative or longer than 24 h (data quality)",
+    ["interval"],
+    registry=REGISTRY,
+)
+INTERVALS_LATE = Counter(
+    "vigil_interval_observations_late",
+    "Interval observations for windows closed longer than the grace period",
+    ["scope"],
+    registry=REGISTRY,
+)
+INTERVALS_DUPLICATE = Counter(
+    "vigil_interval_observations_duplicate",
+    "Interval observations already applied (re-delivery after a rebalance)",
+    ["scope"],
+    registry=REGISTRY,
+)
+WINDOW_COUNT = Gauge(
+    "vigil_interval_window_count",
+    "Intervals in the current event-time window",
+    ["interval", "window", "scope", "group"],
+    registry=REGISTRY,
+)
+WINDOW_MEAN = Gauge(
+    "vigil_interval_window_mean_seconds",
+    "Mean interval in the current event-time window",
+    ["interval", "window", "scope", "group"],
+    registry=REGISTRY,
+)
+WINDOW_P50 = Gauge(
+    "vigil_interval_window_p50_seconds",
+    "Median interval in the current window (sketch, 0.5% bound)",
+    ["interval", "window", "scope", "group"],
+    registry=REGISTRY,
+)
+WINDOW_P90 = Gauge(
+    "vigil_interval_window_p90_seconds",
+    "90th percentile in the current window (sketch, 0.5% bound)",
+    ["interval", "window", "scope", "group"],
+    registry=REGISTRY,
+)
+WINDOW_MET_TARGET = Gauge(
+    "vigil_response_target_met_ratio",
+    "Share of responses in the current window within their district's target",
+    ["window", "scope", "group"],
+    registry=REGISTRY,
+)

@@ -30,7 +30,10 @@ RATE_WINDOW_S = 5.0
 def register(pipe: Pipeline) -> None:
     app = pipe.app
     districts = [d.id for d in pipe.city.districts]
-    source_topics = {pipe.topics.for_source(s).name for s in Source} | {pipe.topics.fleet.name}
+    source_topics = {pipe.topics.for_source(s).name for s in Source} | {
+        pipe.topics.fleet.name,
+        pipe.topics.intervals.name,
+    }
     last_counts: dict[str, float] = {}
     last_time: list[float] = [time.monotonic()]
 
@@ -47,13 +50,21 @@ def register(pipe: Pipeline) -> None:
                 AMBULANCES.labels(district, status.value).set(by_status[(district, status.value)])
             AMBULANCES_AVAILABLE.labels(district).set(by_status[(district, UnitStatus.AVAILABLE.value)])
 
+        BEDS_OCCUPIED.clear()  # wards whose partition moved to another worker are that worker's to report
+        BEDS_TOTAL.clear()
         for st in pipe.tables["wards"].values():
             if st:
                 BEDS_OCCUPIED.labels(st["hospital"], st["ward"]).set(st["occupied"])
                 BEDS_TOTAL.labels(st["hospital"], st["ward"]).set(st["total"])
 
+    exported: set[tuple[str, str]] = set()
+
     @app.timer(GAUGE_INTERVAL_S * 2)  # type: ignore[untyped-decorator]
     async def consumer_lag() -> None:
+        assigned = {(tp.topic, str(tp.partition)) for tp in app.consumer.assignment()}
+        for topic, partition in exported - assigned:  # revoked in a rebalance: stop reporting it
+            CONSUMER_LAG.remove(topic, partition)
+            exported.discard((topic, partition))
         for tp in app.consumer.assignment():
             if tp.topic not in source_topics:
                 continue
@@ -66,6 +77,7 @@ def register(pipe: Pipeline) -> None:
             processed = pipe.processed_offsets.get((tp.topic, tp.partition))
             position = processed + 1 if processed is not None else await app.consumer.position(tp) or 0
             CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - position))
+            exported.add((tp.topic, str(tp.partition)))
 
     @app.timer(RATE_WINDOW_S)  # type: ignore[untyped-decorator]
     async def event_rate() -> None:

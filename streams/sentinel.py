@@ -33,7 +33,9 @@ def register(pipe: Pipeline) -> None:
         if duplicate:
             EVENTS_DUPLICATE.labels(Source.SENTINEL).inc()
             return
-        site_table[report.site] = {**state, "report_ids": ids, "latest": report.model_dump(mode="json")}
+        site_table.set(
+            report.site, {**state, "report_ids": ids, "latest": report.model_dump(mode="json")}, msg.partition
+        )
         EVENTS_CONSUMED.labels(Source.SENTINEL, report.period).inc()
         pipe.observe(Source.SENTINEL, report.submitted_at.timestamp())
 

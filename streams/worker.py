@@ -7,7 +7,7 @@ import logging
 
 import faust
 
-from streams.app import create_app
+from streams.app import changelog_specs, create_app
 from vigil.admin import ensure_topics, wait_for_broker
 from vigil.contracts import Topics
 from vigil.settings import Settings
@@ -17,11 +17,8 @@ log = logging.getLogger(__name__)
 
 async def prepare_topics(settings: Settings) -> list[str]:
     await wait_for_broker(settings.bootstrap_servers)
-    return await ensure_topics(
-        settings.bootstrap_servers,
-        Topics(settings.namespace, settings.partitions).all(),
-        settings.replication_factor,
-    )
+    specs = Topics(settings.namespace, settings.partitions).all() + changelog_specs(settings)
+    return await ensure_topics(settings.bootstrap_servers, specs, settings.replication_factor)
 
 
 def run(settings: Settings, loglevel: str = "info") -> None:

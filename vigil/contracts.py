@@ -278,6 +278,7 @@ class TopicSpec:
     partitions: int
     key: str
     doc: str
+    compact: bool = False  # table changelogs keep the newest value per key
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,15 @@ class Topics:
         )
 
     @property
+    def intervals(self) -> TopicSpec:
+        return TopicSpec(
+            f"{self.namespace}.interval-observations",
+            self.partitions,
+            "scope:group (e.g. district:beiyuan)",
+            "internal: EMS interval observations repartitioned by window group",
+        )
+
+    @property
     def sentinel(self) -> TopicSpec:
         return TopicSpec(
             f"{self.namespace}.sentinel", self.partitions, "site", "fever-clinic sentinel reports"
@@ -324,7 +334,15 @@ class Topics:
         return TopicSpec(f"{self.namespace}.deadletter", 1, "source topic", "rejected inputs with reasons")
 
     def all(self) -> list[TopicSpec]:
-        return [self.dispatch, self.fleet, self.sentinel, self.beds, self.alerts, self.deadletter]
+        return [
+            self.dispatch,
+            self.fleet,
+            self.intervals,
+            self.sentinel,
+            self.beds,
+            self.alerts,
+            self.deadletter,
+        ]
 
     def for_source(self, source: Source) -> TopicSpec:
         return {Source.DISPATCH: self.dispatch, Source.SENTINEL: self.sentinel, Source.BEDS: self.beds}[

@@ -11,7 +11,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from vigil.contracts import DispatchEvent, EventType
 
@@ -77,6 +78,11 @@ class IncidentTimes:
 
     def intervals(self) -> tuple[dict[Interval, float], list[Interval]]:
         """(valid intervals in seconds, names of impossible ones)."""
+        valid, impossible = self.observations()
+        return {k: v for k, (v, _) in valid.items()}, impossible
+
+    def observations(self) -> tuple[dict[Interval, tuple[float, datetime]], list[Interval]]:
+        """Valid intervals as (seconds, event time of the stage that completed them), and impossible ones."""
         s = self.unit_stage
         spans: dict[Interval, tuple[datetime | None, datetime | None]] = {
             Interval.CALL_PROCESSING: (self.call, self.notified),
@@ -88,7 +94,7 @@ class IncidentTimes:
             Interval.OFFLOAD: (s.get(EventType.AT_HOSPITAL), s.get(EventType.HANDOVER)),
             Interval.TOTAL_TASK: (self.notified, s.get(EventType.CLEARED)),
         }
-        valid: dict[Interval, float] = {}
+        valid: dict[Interval, tuple[float, datetime]] = {}
         impossible: list[Interval] = []
         for name, (a, b) in spans.items():
             if a is None or b is None:
@@ -97,8 +103,52 @@ class IncidentTimes:
             if span < timedelta(0) or span > MAX_INTERVAL:
                 impossible.append(name)
             else:
-                valid[name] = span.total_seconds()
+                valid[name] = (span.total_seconds(), max(a, b))
         return valid, impossible
+
+    # -- changelog form -------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        def ts(t: datetime | None) -> float | None:
+            return None if t is None else t.timestamp()
+
+        return {
+            "id": self.incident_id,
+            "d": self.district,
+            "p": self.priority,
+            "st": self.station,
+            "c": ts(self.call),
+            "u": self.first_unit,
+            "n": ts(self.notified),
+            "os": ts(self.first_on_scene_any),
+            "x": self.cancelled,
+            "seen": sorted(self._seen),
+            "units": {u: {k.value: v.timestamp() for k, v in st.items()} for u, st in self._pending.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IncidentTimes:
+        def dt(x: float | None) -> datetime | None:
+            return None if x is None else datetime.fromtimestamp(x, UTC)
+
+        t = cls(
+            data["id"],
+            district=data["d"],
+            priority=data["p"],
+            station=data["st"],
+            call=dt(data["c"]),
+            first_unit=data["u"],
+            notified=dt(data["n"]),
+            first_on_scene_any=dt(data["os"]),
+            cancelled=data["x"],
+        )
+        t._seen = set(data["seen"])
+        t._pending = {
+            u: {EventType(k): datetime.fromtimestamp(v, UTC) for k, v in st.items()}
+            for u, st in data["units"].items()
+        }
+        if t.first_unit is not None:
+            t.unit_stage = t._pending[t.first_unit]
+        return t
 
 
 def incident_times(events: Iterable[DispatchEvent]) -> dict[str, IncidentTimes]:

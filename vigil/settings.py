@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     )
     commit_interval_s: float = Field(default=1.0, gt=0, le=60)
 
+    # -- dispatch analytics ---------------------------------------------------------------------------------
+    window_grace_s: float = Field(
+        default=600, ge=0, le=86400, description="How long after a window ends late observations still count."
+    )
+    response_target_urban_s: float = Field(default=660, gt=0, description="Urban response target (11 min).")
+    response_target_rural_s: float = Field(default=900, gt=0, description="Rural response target (15 min).")
+    response_p90_target_s: float = Field(default=1200, gt=0, description="90th-percentile response target.")
+
     # -- local observability (demo) -----------------------------------------------------------------------
     prometheus_port: int = Field(default=9090, ge=1024, le=65535, description="Local Prometheus (demo).")
     alertmanager_port: int = Field(default=9093, ge=1024, le=65535, description="Local Alertmanager (demo).")
