@@ -1,59 +1,95 @@
-"""Simulated hourly bed snapshots: admissions and discharges pulling each ward towards its usual level."""
+"""Simulated hourly bed snapshots: each ward's occupancy is a bounded random walk around its usual level.
+
+Admissions (Poisson, busiest in the afternoon and evening) and discharges (binomial on occupied beds,
+bunched in the late morning) balance at the ward's target occupancy, with a gentle pull back towards it.
+Extra beds (加床) let occupancy pass the staffed total now and then, up to ``OVERFLOW_CAP``. Each ward
+draws from its own RNG.
+"""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from producers.sim.random_draws import binomial, poisson
+from producers.sim.ids import ident
+from producers.sim.random_draws import binomial, derived_rng, poisson
 from vigil.city import City
 from vigil.contracts import BedSnapshot, Ward
 
 TARGET = {
-    Ward.GENERAL: 0.82,
+    Ward.GENERAL: 0.80,
     Ward.ICU: 0.85,
     Ward.ISOLATION: 0.40,
     Ward.PAEDIATRIC: 0.70,
     Ward.EMERGENCY: 0.75,
 }
-HOURLY_TURNOVER = 0.012
-OVERFLOW_CAP = 1.05  # extra beds (加床) can push occupancy a little past the staffed total
+HOURLY_TURNOVER = {  # admissions per bed per hour = target occupancy / mean stay in hours
+    Ward.GENERAL: 0.80 / (7 * 24),
+    Ward.ICU: 0.85 / (9 * 24),
+    Ward.ISOLATION: 0.40 / (4 * 24),
+    Ward.PAEDIATRIC: 0.70 / (4 * 24),
+    Ward.EMERGENCY: 0.75 / 24,  # observation beds: about a day
+}
+PULL = 0.03  # share of the gap to the target closed per hour, on top of the random walk
+OVERFLOW_CAP = 1.05
 
 
-def _admission_factor(hour: int) -> float:
-    return 1.4 if 9 <= hour < 18 else 0.6  # admissions mostly in the day
+def _normalised(shape: list[float]) -> list[float]:
+    return [v * len(shape) / sum(shape) for v in shape]
 
 
-def _discharge_factor(hour: int) -> float:
-    return 2.2 if 10 <= hour < 14 else 0.45  # discharges cluster late morning
+# Per local hour, mean 1 over a day: admissions spread over the afternoon and evening (from the emergency
+# department), discharges bunched after the late-morning ward round.
+ADMISSIONS = _normalised([1.0 + 0.5 * math.cos(2 * math.pi * (h - 16) / 24) for h in range(24)])
+DISCHARGES = _normalised([0.3 + 2.5 * math.exp(-(((h - 11) / 2.0) ** 2)) for h in range(24)])
+
+
+@dataclass
+class _WardWalk:
+    hospital: str
+    ward: Ward
+    total: int
+    rng: random.Random
+    occupied: int = 0
+
+    def step(self, hour: int) -> int:
+        target, rate = TARGET[self.ward], HOURLY_TURNOVER[self.ward]
+        pull = (target * self.total - self.occupied) * PULL
+        admissions = poisson(self.rng, max(0.0, self.total * rate * ADMISSIONS[hour] + pull))
+        rhythm = 1.0 if self.ward is Ward.EMERGENCY else DISCHARGES[hour]  # observation beds: any hour
+        discharges = binomial(self.rng, self.occupied, rate * rhythm / target)
+        self.occupied = min(round(self.total * OVERFLOW_CAP), max(0, self.occupied + admissions - discharges))
+        return self.occupied
 
 
 def snapshots(city: City, start: datetime, end: datetime | None, seed: int) -> Iterator[BedSnapshot]:
-    rng = random.Random(f"{seed}:beds")
+    """One snapshot per ward at ``start``, then at every whole hour, until ``end`` (exclusive)."""
     tz = ZoneInfo(city.timezone)
-    wards = [(h.id, ward, total) for h in city.hospitals for ward, total in h.wards.items() if total > 0]
-    occupied = {(h, w): round(total * TARGET[w] * rng.uniform(0.92, 1.05)) for h, w, total in wards}
+    walks = [
+        _WardWalk(h.id, ward, total, derived_rng(seed, "beds", h.id, ward.value))
+        for h in city.hospitals
+        for ward, total in h.wards.items()
+        if total > 0
+    ]
+    if not walks:
+        return
+    for w in walks:
+        w.occupied = round(w.total * TARGET[w.ward] * w.rng.uniform(0.92, 1.05))
     t = start
     while end is None or t < end:
         hour = t.astimezone(tz).hour
-        for hospital, ward, total in wards:
-            key = (hospital, ward)
-            occ = occupied[key]
-            pull = (TARGET[ward] * total - occ) * 0.05
-            admissions = poisson(rng, max(0.0, total * HOURLY_TURNOVER * _admission_factor(hour) + pull))
-            discharges = binomial(
-                rng, occ, HOURLY_TURNOVER * _discharge_factor(hour) / max(TARGET[ward], 0.1)
-            )
-            occ = min(round(total * OVERFLOW_CAP), max(0, occ + admissions - discharges))
-            occupied[key] = occ
+        stamp = t.astimezone(UTC).strftime("%Y%m%dT%H%MZ")  # UTC: unique even across a DST change
+        for w in walks:
             yield BedSnapshot(
-                snapshot_id=f"{hospital}-{ward.value}-{t.astimezone(tz):%Y%m%d%H%M}",
-                hospital=hospital,
-                ward=ward,
-                total=total,
-                occupied=occ,
+                snapshot_id=ident(w.hospital, w.ward.value, stamp),
+                hospital=w.hospital,
+                ward=w.ward,
+                total=w.total,
+                occupied=w.step(hour),
                 time=t,
             )
         t = t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)

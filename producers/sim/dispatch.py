@@ -1,265 +1,316 @@
-"""Simulated 120 calls and ambulance lifecycles with a fleet that is never in two places at once.
+"""Simulated 120 calls and ambulance lifecycles, from a fleet that is never in two places at once.
 
-Calls are a non-homogeneous Poisson process (population x diurnal curve, plus any mass-casualty surge),
-drawn by thinning. Each call is given the nearest free on-duty ambulance; if none is free the call is held
-until one clears. All of an incident's future events go on a heap and are released in event-time order,
-so memory stays bounded when the simulation runs forever.
+Calls are a non-homogeneous Poisson process (0.22 calls per 1,000 residents per day, shaped by a diurnal
+curve in the city's local time) drawn by thinning, merged with any surge's extra calls. Each call is
+handled in call order: the nearest free on-duty ambulance is booked for the whole incident (or the call is
+held for the first unit to come free), and the incident's future events go on a heap released in
+event-time order. Only in-flight incidents are kept, so memory stays bounded when the run is endless.
+
+Each incident draws from its own RNG (seed, call number), so a surge or a change elsewhere moves the other
+incidents only through the fleet they share.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from producers.sim.random_draws import lognormal_s, weighted
-from producers.sim.surge import MassCasualty
+from producers.sim.fleet import Fleet, Unit
+from producers.sim.ids import ident
+from producers.sim.random_draws import derived_rng, lognormal_s, weighted
+from producers.sim.surge import Surge
 from vigil.city import City, DistrictType, Hospital
 from vigil.contracts import Complaint, DispatchEvent, EventType, Priority
 
 CALLS_PER_1000_PER_DAY = 0.22
-PRIORITY_MIX = {"ECHO": 0.02, "DELTA": 0.18, "CHARLIE": 0.15, "BRAVO": 0.15, "ALPHA": 0.40, "OMEGA": 0.10}
-COMPLAINTS: dict[str, dict[str, float]] = {
-    "ECHO": {"cardiac_arrest": 0.55, "breathing": 0.25, "trauma": 0.10, "neonatal": 0.10},
-    "DELTA": {
-        "chest_pain": 0.25,
-        "stroke": 0.20,
-        "trauma": 0.20,
-        "breathing": 0.15,
-        "maternal": 0.05,
-        "cardiac_arrest": 0.05,
-        "poisoning": 0.05,
-        "fever_respiratory": 0.05,
+P, C = Priority, Complaint
+PRIORITY_MIX = {P.ECHO: 0.02, P.DELTA: 0.18, P.CHARLIE: 0.15, P.BRAVO: 0.15, P.ALPHA: 0.40, P.OMEGA: 0.10}
+COMPLAINTS: dict[Priority, dict[Complaint, float]] = {
+    P.ECHO: {C.CARDIAC_ARREST: 0.60, C.BREATHING: 0.20, C.TRAUMA: 0.10, C.NEONATAL: 0.05, C.POISONING: 0.05},
+    P.DELTA: {
+        C.CHEST_PAIN: 0.22,
+        C.STROKE: 0.18,
+        C.TRAUMA: 0.18,
+        C.BREATHING: 0.14,
+        C.CARDIAC_ARREST: 0.05,
+        C.MATERNAL: 0.05,
+        C.NEONATAL: 0.03,
+        C.POISONING: 0.05,
+        C.FEVER_RESPIRATORY: 0.05,
+        C.FALL: 0.05,
     },
-    "CHARLIE": {
-        "chest_pain": 0.25,
-        "breathing": 0.20,
-        "stroke": 0.10,
-        "fever_respiratory": 0.15,
-        "maternal": 0.05,
-        "other": 0.25,
+    P.CHARLIE: {
+        C.CHEST_PAIN: 0.22,
+        C.BREATHING: 0.18,
+        C.STROKE: 0.10,
+        C.FEVER_RESPIRATORY: 0.15,
+        C.MATERNAL: 0.05,
+        C.POISONING: 0.05,
+        C.OTHER: 0.25,
     },
-    "BRAVO": {"trauma": 0.35, "fall": 0.30, "poisoning": 0.10, "other": 0.25},
-    "ALPHA": {"fall": 0.30, "fever_respiratory": 0.20, "other": 0.40, "trauma": 0.10},
-    "OMEGA": {"other": 0.70, "fall": 0.20, "fever_respiratory": 0.10},
+    P.BRAVO: {C.TRAUMA: 0.35, C.FALL: 0.30, C.POISONING: 0.10, C.OTHER: 0.25},
+    P.ALPHA: {C.FALL: 0.30, C.FEVER_RESPIRATORY: 0.20, C.TRAUMA: 0.10, C.OTHER: 0.40},
+    P.OMEGA: {C.OTHER: 0.70, C.FALL: 0.20, C.FEVER_RESPIRATORY: 0.10},
 }
-TIME_CRITICAL = {"chest_pain", "stroke", "trauma", "maternal", "neonatal"}
+TIME_CRITICAL = frozenset({C.CHEST_PAIN, C.STROKE, C.TRAUMA, C.MATERNAL, C.NEONATAL})
+URGENT = frozenset({P.ECHO, P.DELTA})
 CANCEL_SHARE = 0.04
 TRANSPORT_SHARE = 0.85
-MIN_GAP = timedelta(seconds=1)
+MAINTENANCE_EVERY_H = (18.0, 30.0)  # about once a day
+MAINTENANCE_LASTS_H = (1.0, 3.0)
+
+# Interval medians (seconds) and log-sds. NEMSIS names: call processing, turnout, travel, on-scene,
+# transport, offload. Travel: a unit from another district adds a detour (3 min between urban districts).
+PROCESSING_S = {True: 60.0, False: 75.0}  # urgent calls are processed faster; overall median ~70 s
+TURNOUT_S = 60.0
+TRAVEL_S = {DistrictType.URBAN: 7 * 60.0, DistrictType.RURAL: 13 * 60.0}
+DETOUR_S = {True: 3 * 60.0, False: 8 * 60.0}  # keyed by "unit and incident both urban"
+CONTACT_S = 60.0
+ON_SCENE_S = 14 * 60.0
+TRANSPORT_S = {"near": 10 * 60.0, "far": 25 * 60.0}
+OFFLOAD_S = 12 * 60.0
+CLEAR_S = 3 * 60.0
+
+
+def _bump(hour: float, centre: float, width: float) -> float:
+    d = abs(hour - centre) % 24
+    return math.exp(-((min(d, 24 - d) / width) ** 2))
 
 
 def _diurnal_shape(hour: float) -> float:
-    return 0.45 + 0.75 * math.exp(-(((hour - 10) / 3.5) ** 2)) + 0.6 * math.exp(-(((hour - 19) / 3.0) ** 2))
+    """Low in the small hours (around 03:00-04:00), peaks near 10:00 and 19:00; periodic over midnight."""
+    return 0.4 + _bump(hour, 10, 3.0) + 0.8 * _bump(hour, 19, 4.0)
 
 
-_DIURNAL_MEAN = sum(_diurnal_shape(h / 10) for h in range(240)) / 240
+_SHAPE = [_diurnal_shape(m / 60) for m in range(24 * 60)]
+DIURNAL = [v * len(_SHAPE) / sum(_SHAPE) for v in _SHAPE]  # per local minute of day; mean 1
+DIURNAL_MAX = max(DIURNAL)
 
 
-def diurnal(hour: float) -> float:
-    """Relative call rate by local hour: low near 04:00, peaks near 10:00 and 19:00 (mean 1 over a day)."""
-    return _diurnal_shape(hour) / _DIURNAL_MEAN
-
-
-_DIURNAL_MAX = max(diurnal(h / 10) for h in range(240))
-
-
-@dataclass
-class Unit:
-    id: str
-    station: str
+@dataclass(frozen=True)
+class Call:
+    time: datetime
     district: str
-    urban: bool
-    free_at: datetime
+    priority: Priority
+    complaint: Complaint
+    rng: random.Random  # the incident's own draws
+
+
+@dataclass(frozen=True)
+class Step:
+    event_type: EventType
+    time: datetime
+    hospital: str | None = None
+
+
+def ceil_s(t: datetime) -> datetime:
+    """Round up to a whole second: never before the (possibly fractional) start."""
+    return t if t.microsecond == 0 else t.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def after(t: datetime, rng: random.Random, median_s: float, sigma: float, floor_s: float = 1.0) -> datetime:
+    """``t`` plus a lognormal interval, in whole seconds (as a CAD system records), at least one second."""
+    return t + timedelta(seconds=round(lognormal_s(rng, median_s, sigma, max(1.0, floor_s))))
 
 
 class DispatchSim:
-    def __init__(self, city: City, start: datetime, seed: int, surges: list[MassCasualty]) -> None:
-        self.city = city
+    def __init__(self, city: City, start: datetime, seed: int, surges: Sequence[Surge] = ()) -> None:
+        self.city, self.start, self.seed, self.surges = city, start, seed, list(surges)
         self.tz = ZoneInfo(city.timezone)
-        self.start = start
-        self.rng = random.Random(f"{seed}:dispatch")
-        self.surges = surges
-        self.urban = {d.id for d in city.districts if d.type is DistrictType.URBAN}
-        stations = city.station_by_id
-        self.units = [
-            Unit(
-                a.id,
-                a.station,
-                stations[a.station].district,
-                stations[a.station].district in self.urban,
-                start,
-            )
-            for a in city.ambulances
-            if a.on_duty
-        ]
-        self.standby = [a for a in city.ambulances if not a.on_duty]
-        self.population = {d.id: d.population for d in city.districts}
-        self.base_rate_per_s = CALLS_PER_1000_PER_DAY * city.population / 1000 / 86400
+        self.fleet = Fleet(city, start)
+        self.kind = {d.id: d.type for d in city.districts}
+        self.hospital_for = _hospital_table(city)
         self.pending: list[tuple[datetime, int, DispatchEvent]] = []
-        self.seq = 0
-        self.incidents = 0
+        self.seq = itertools.count()
+        self.status_count: dict[str, int] = {}
+        self.day: tuple[date, int] = (date.min, 0)
 
-    # -- helpers ------------------------------------------------------------------------------------------
-    def _push(self, event: DispatchEvent) -> None:
-        self.seq += 1
-        heapq.heappush(self.pending, (event.event_time, self.seq, event))
-
-    def _rate(self, t: datetime) -> tuple[float, float]:
-        local = t.astimezone(self.tz)
-        base = self.base_rate_per_s * diurnal(local.hour + local.minute / 60)
-        return base, sum(s.rate_per_s(t) for s in self.surges)
-
-    def _max_rate(self, t: datetime) -> float:
-        return self.base_rate_per_s * _DIURNAL_MAX + sum(s.rate_per_s(t) for s in self.surges) + 1e-12
-
-    def _hospital(self, district: str, complaint: str) -> Hospital:
-        hospitals = self.city.hospitals
-        if complaint in TIME_CRITICAL:
-            able = [h for h in hospitals if complaint in h.pathways]
-            if able:
-                return next((h for h in able if h.district == district), able[0])
-        local = [h for h in hospitals if h.district == district]
-        return local[0] if local else max(hospitals, key=lambda h: sum(h.wards.values()))
-
-    def _pick_unit(self, district: str, ready: datetime) -> Unit:
-        free = [u for u in self.units if u.free_at <= ready]
-        if free:
-            same = [u for u in free if u.district == district]
-            if same:
-                return self.rng.choice(same)
-            urban = [u for u in free if u.urban]
-            return self.rng.choice(urban or free)
-        return min(self.units, key=lambda u: (u.free_at, u.id))  # held call: first unit to clear
-
-    # -- event sources ------------------------------------------------------------------------------------
-    def roster(self) -> None:
-        stations = self.city.station_by_id
-        for u in self.units:
-            self._push(
-                self._unit_event(u.id, u.station, u.district, EventType.UNIT_AVAILABLE, self.start, "on")
-            )
-        for a in self.standby:
-            district = stations[a.station].district
-            self._push(
-                self._unit_event(
-                    a.id, a.station, district, EventType.UNIT_OUT_OF_SERVICE, self.start, "standby"
-                )
-            )
-
-    def _unit_event(
-        self, unit: str, station: str, district: str, et: EventType, t: datetime, tag: str
-    ) -> DispatchEvent:
-        self.seq += 1
-        return DispatchEvent(
-            event_id=f"UNIT-{unit}-{tag}-{t:%Y%m%d%H%M%S}-{self.seq}",
-            event_type=et,
-            event_time=t,
-            district=district,
-            station=station,
-            unit=unit,
-        )
-
-    def maintenance(self, t: datetime) -> None:
-        free = [u for u in self.units if u.free_at <= t]
-        if not free:
-            return
-        u = self.rng.choice(free)
-        back = t + timedelta(hours=self.rng.uniform(1, 3))
-        self._push(self._unit_event(u.id, u.station, u.district, EventType.UNIT_OUT_OF_SERVICE, t, "maint"))
-        self._push(self._unit_event(u.id, u.station, u.district, EventType.UNIT_AVAILABLE, back, "back"))
-        u.free_at = back + MIN_GAP
-
-    def incident(self, t0: datetime, district: str, surge: bool) -> None:
-        rng = self.rng
-        self.incidents += 1
-        inc = f"INC-{t0.astimezone(self.tz):%Y%m%d}-{self.incidents:06d}"
-        priority = weighted(rng, {"ECHO": 0.4, "DELTA": 0.6} if surge else PRIORITY_MIX)
-        complaint = "trauma" if surge else weighted(rng, COMPLAINTS[priority])
-        urgent = priority in ("ECHO", "DELTA")
-        n = 0
-
-        def emit(et: EventType, t: datetime, unit: Unit | None = None, hospital: str | None = None) -> None:
-            nonlocal n
-            n += 1
-            self._push(
-                DispatchEvent(
-                    event_id=f"{inc}-{n:02d}",
-                    incident_id=inc,
-                    event_type=et,
-                    event_time=t,
-                    district=district,
-                    station=unit.station if unit else None,
-                    unit=unit.id if unit else None,
-                    priority=Priority(priority),
-                    complaint=Complaint(complaint),
-                    hospital=hospital,
-                )
-            )
-
-        emit(EventType.CALL_RECEIVED, t0)
-        processing = timedelta(seconds=max(15.0, lognormal_s(rng, 55 if urgent else 80, 0.45)))
-        unit = self._pick_unit(district, t0 + processing)
-        notified = max(t0 + processing, unit.free_at)
-        emit(EventType.UNIT_NOTIFIED, notified, unit)
-        en_route = notified + timedelta(seconds=max(10.0, lognormal_s(rng, 60, 0.5)))
-        rural = district not in self.urban
-        travel_median = (13 if rural else 7) * 60 + (0 if unit.district == district else 8 * 60)
-        on_scene = en_route + timedelta(seconds=max(60.0, lognormal_s(rng, travel_median, 0.4)))
-        if rng.random() < CANCEL_SHARE:
-            emit(EventType.EN_ROUTE, en_route, unit)
-            cancelled = en_route + (on_scene - en_route) * rng.uniform(0.2, 0.8)
-            emit(EventType.CANCELLED, cancelled, unit)
-            unit.free_at = cancelled + MIN_GAP
-            return
-        emit(EventType.EN_ROUTE, en_route, unit)
-        emit(EventType.ON_SCENE, on_scene, unit)
-        contact = on_scene + timedelta(seconds=max(20.0, lognormal_s(rng, 60, 0.5)))
-        emit(EventType.PATIENT_CONTACT, contact, unit)
-        leave = contact + timedelta(seconds=max(120.0, lognormal_s(rng, 14 * 60, 0.4)))
-        if rng.random() < TRANSPORT_SHARE:
-            hospital = self._hospital(district, complaint)
-            emit(EventType.TRANSPORT_STARTED, leave, unit, hospital.id)
-            transport_median = (25 if rural and hospital.district != district else 10) * 60
-            arrive = leave + timedelta(seconds=max(120.0, lognormal_s(rng, transport_median, 0.35)))
-            emit(EventType.AT_HOSPITAL, arrive, unit, hospital.id)
-            handover = arrive + timedelta(seconds=max(60.0, lognormal_s(rng, 12 * 60, 0.6)))
-            emit(EventType.HANDOVER, handover, unit, hospital.id)
-            cleared = handover + timedelta(seconds=max(30.0, lognormal_s(rng, 180, 0.5)))
-        else:
-            cleared = leave
-        emit(EventType.CLEARED, cleared, unit)
-        unit.free_at = cleared + MIN_GAP
-
-    # -- the stream -----------------------------------------------------------------------------------------
+    # -- the stream ---------------------------------------------------------------------------------------
     def events(self, end: datetime | None) -> Iterator[DispatchEvent]:
-        rng = self.rng
-        self.roster()
-        t = self.start
-        next_maintenance = self.start + timedelta(hours=rng.uniform(2, 24))
-        districts, weights = list(self.population), list(self.population.values())
-        while end is None or t < end:
-            t = t + timedelta(seconds=rng.expovariate(self._max_rate(t)))
-            while next_maintenance <= t:
-                self.maintenance(next_maintenance)
-                next_maintenance += timedelta(hours=rng.uniform(18, 30))
-            yield from self._release(t if end is None else min(t, end))
-            if end is not None and t >= end:
+        """Dispatch events from the start until ``end`` (exclusive; ``None``: forever), in time order."""
+        self._roster()
+        maintenance = self._maintenance_times()
+        upcoming = next(maintenance)
+        for call in self._calls():
+            if end is not None and call.time >= end:
                 break
-            base, surge = self._rate(t)
-            if rng.random() * self._max_rate(t) >= base + surge:
-                continue  # thinned away
-            if surge > 0 and rng.random() < surge / (base + surge):
-                district = next(s.district for s in self.surges if s.rate_per_s(t) > 0)
-                self.incident(t, district, surge=True)
-            else:
-                self.incident(t, rng.choices(districts, weights=weights)[0], surge=False)
+            while upcoming[0] <= call.time:
+                self._maintenance(*upcoming)
+                upcoming = next(maintenance)
+            yield from self._release(call.time)
+            self._incident(call)
+        while end is not None and upcoming[0] < end:
+            self._maintenance(*upcoming)
+            upcoming = next(maintenance)
         yield from self._release(end)
 
     def _release(self, upto: datetime | None) -> Iterator[DispatchEvent]:
+        """Pending events strictly before ``upto``: nothing later can be pushed before it any more."""
         while self.pending and (upto is None or self.pending[0][0] < upto):
             yield heapq.heappop(self.pending)[2]
+
+    def _push(self, event: DispatchEvent) -> None:
+        heapq.heappush(self.pending, (event.event_time, next(self.seq), event))
+
+    # -- calls --------------------------------------------------------------------------------------------
+    def _calls(self) -> Iterator[Call]:
+        extra = [self._surge_calls(i, s) for i, s in enumerate(self.surges)]
+        return heapq.merge(self._background_calls(), *extra, key=lambda c: c.time)
+
+    def _background_calls(self) -> Iterator[Call]:
+        """Endless thinned Poisson arrivals: candidates at the peak rate, kept with the diurnal ratio."""
+        rng = derived_rng(self.seed, "dispatch", "arrivals")
+        peak_per_s = CALLS_PER_1000_PER_DAY * self.city.population / 1000 / 86400 * DIURNAL_MAX
+        districts = [d.id for d in self.city.districts]
+        cum = list(itertools.accumulate(d.population for d in self.city.districts))
+        t = self.start
+        for n in itertools.count(1):
+            while True:
+                t += timedelta(seconds=rng.expovariate(peak_per_s))
+                local = t.astimezone(self.tz)
+                if rng.random() * DIURNAL_MAX < DIURNAL[local.hour * 60 + local.minute]:
+                    break
+            district = rng.choices(districts, cum_weights=cum)[0]
+            own = derived_rng(self.seed, "dispatch", "call", n)
+            priority = weighted(own, PRIORITY_MIX)
+            yield Call(ceil_s(t), district, priority, weighted(own, COMPLAINTS[priority]), own)
+
+    def _surge_calls(self, index: int, surge: Surge) -> Iterator[Call]:
+        calls = surge.extra_calls(derived_rng(self.seed, "surge", index))
+        for k, c in enumerate(calls):
+            if c.time >= self.start:
+                own = derived_rng(self.seed, "surge", index, "call", k)
+                yield Call(c.time, c.district, c.priority, c.complaint, own)
+
+    # -- incidents ----------------------------------------------------------------------------------------
+    def _incident_id(self, t: datetime) -> str:
+        """INC-<local date>-<n-th call of that day>: readable, unique, stable for a seed."""
+        day = t.astimezone(self.tz).date()
+        n = self.day[1] + 1 if self.day[0] == day else 1
+        self.day = (day, n)
+        return f"INC-{day:%Y%m%d}-{n:06d}"
+
+    def _incident(self, call: Call) -> None:
+        incident = self._incident_id(call.time)
+        ready = after(call.time, call.rng, PROCESSING_S[call.priority in URGENT], 0.45, 15)
+        unit, notified = self.fleet.assign(call.district, ready)
+        steps = self._lifecycle(call, unit, notified)
+        for n, step in enumerate(steps, start=1):
+            on_unit = step.event_type is not EventType.CALL_RECEIVED
+            self._push(
+                DispatchEvent(
+                    event_id=f"{incident}-{n:02d}",
+                    incident_id=incident,
+                    event_type=step.event_type,
+                    event_time=step.time,
+                    district=call.district,
+                    station=unit.station if on_unit else None,
+                    unit=unit.id if on_unit else None,
+                    priority=call.priority,
+                    complaint=call.complaint,
+                    hospital=step.hospital,
+                )
+            )
+        self.fleet.book(unit, steps[-1].time)
+
+    def _lifecycle(self, call: Call, unit: Unit, notified: datetime) -> list[Step]:
+        """The incident's steps in NEMSIS order, ending with the one that frees the unit."""
+        rng, kind = call.rng, self.kind[call.district]
+        steps = [Step(EventType.CALL_RECEIVED, call.time), Step(EventType.UNIT_NOTIFIED, notified)]
+        en_route = after(notified, rng, TURNOUT_S, 0.5, 10)
+        detour = (
+            0.0 if unit.district == call.district else DETOUR_S[unit.urban and kind is DistrictType.URBAN]
+        )
+        on_scene = after(en_route, rng, TRAVEL_S[kind] + detour, 0.4, 60)
+        if rng.random() < CANCEL_SHARE:  # stood down on the way: the unit is free again at once
+            cancelled = notified + (on_scene - notified) * rng.uniform(0.1, 0.9)
+            cancelled = max(ceil_s(cancelled), notified + timedelta(seconds=1))
+            if en_route < cancelled:
+                steps.append(Step(EventType.EN_ROUTE, en_route))
+            return [*steps, Step(EventType.CANCELLED, cancelled)]
+        contact = after(on_scene, rng, CONTACT_S, 0.5, 15)
+        leave = max(after(on_scene, rng, ON_SCENE_S, 0.4, 180), contact + timedelta(minutes=1))
+        steps += [
+            Step(EventType.EN_ROUTE, en_route),
+            Step(EventType.ON_SCENE, on_scene),
+            Step(EventType.PATIENT_CONTACT, contact),
+        ]
+        if rng.random() >= TRANSPORT_SHARE:  # treated on scene or refused transport
+            return [*steps, Step(EventType.CLEARED, leave)]
+        hospital = self.hospital_for[(call.district, call.complaint)]
+        near = kind is DistrictType.URBAN or hospital.district == call.district
+        arrive = after(leave, rng, TRANSPORT_S["near" if near else "far"], 0.35, 120)
+        handover = after(arrive, rng, OFFLOAD_S, 0.7, 60)  # offload delay has a long tail
+        return [
+            *steps,
+            Step(EventType.TRANSPORT_STARTED, leave, hospital.id),
+            Step(EventType.AT_HOSPITAL, arrive, hospital.id),
+            Step(EventType.HANDOVER, handover, hospital.id),
+            Step(EventType.CLEARED, after(handover, rng, CLEAR_S, 0.5, 30)),
+        ]
+
+    # -- unit status --------------------------------------------------------------------------------------
+    def _status(self, unit: Unit, event_type: EventType, t: datetime) -> None:
+        n = self.status_count[unit.id] = self.status_count.get(unit.id, 0) + 1
+        self._push(
+            DispatchEvent(
+                event_id=ident("UNIT", unit.id, n),
+                event_type=event_type,
+                event_time=t,
+                district=unit.district,
+                station=unit.station,
+                unit=unit.id,
+            )
+        )
+
+    def _roster(self) -> None:
+        """The shift at the start: on-duty units available, standby vehicles out of service."""
+        for unit in self.fleet.units:
+            self._status(unit, EventType.UNIT_AVAILABLE, self.start)
+        for unit in self.fleet.standby:
+            self._status(unit, EventType.UNIT_OUT_OF_SERVICE, self.start)
+
+    def _maintenance_times(self) -> Iterator[tuple[datetime, float, float]]:
+        """(when, which free unit as a fraction, how long in hours), from a stream of its own."""
+        rng = derived_rng(self.seed, "dispatch", "maintenance")
+        t = self.start + timedelta(hours=rng.uniform(2, 24))
+        while True:
+            yield ceil_s(t), rng.random(), rng.uniform(*MAINTENANCE_LASTS_H)
+            t += timedelta(hours=rng.uniform(*MAINTENANCE_EVERY_H))
+
+    def _maintenance(self, t: datetime, pick: float, hours: float) -> None:
+        """Take a free on-duty unit off the road for a while; it takes no calls meanwhile."""
+        free = sorted(self.fleet.free(t), key=lambda u: u.id)
+        if not free:
+            return  # everyone is busy: skip this episode rather than pull a unit off a job
+        unit = free[int(pick * len(free))]
+        back = t + timedelta(seconds=round(3600 * hours))
+        self._status(unit, EventType.UNIT_OUT_OF_SERVICE, t)
+        self._status(unit, EventType.UNIT_AVAILABLE, back)
+        Fleet.book(unit, back)
+
+
+def _hospital_table(city: City) -> dict[tuple[str, Complaint], Hospital]:
+    """Destination per (district, complaint), computed once."""
+    return {(d.id, c): choose_hospital(city, d.id, c) for d in city.districts for c in Complaint}
+
+
+def choose_hospital(city: City, district: str, complaint: Complaint) -> Hospital:
+    """Nearest suitable hospital: a time-critical patient goes to a centre with that pathway; otherwise a
+    hospital in the incident's district, else the main (largest) urban hospital."""
+    urban = {d.id for d in city.districts if d.type is DistrictType.URBAN}
+    candidates = city.hospitals
+    if complaint in TIME_CRITICAL:
+        able = [h for h in city.hospitals if complaint.value in h.pathways]
+        candidates = able or candidates
+
+    def nearness(h: Hospital) -> tuple[bool, bool, int]:
+        return (h.district != district, h.district not in urban, -sum(h.wards.values()))
+
+    return min(candidates, key=nearness)
