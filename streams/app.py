@@ -21,6 +21,7 @@ from streams import fleet as fleet_agent
 from streams import monitor
 from streams import sentinel as sentinel_agent
 from streams import windows as windows_agent
+from streams.alerts import AlertPublisher
 from streams.deadletter import DeadLetterSink
 from streams.metrics import AGENT_CRASHES, EVENT_TIME, REGISTRY
 from vigil.city import City, load_city
@@ -105,6 +106,7 @@ class Pipeline:
     processed_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     watermarks: dict[str, float] = field(default_factory=dict)
     deadletters: DeadLetterSink | None = None
+    alerts: AlertPublisher | None = None
 
     def topic(self, spec: TopicSpec) -> faust.TopicT:
         if spec.name not in self.handles:
@@ -118,6 +120,17 @@ class Pipeline:
                 internal=False,
             )
         return self.handles[spec.name]
+
+    def caught_up(self, topic: str, partition: int) -> bool:
+        """Nothing left to read on this partition (as far as the last fetch knows)."""
+        from faust.types import TP
+
+        try:
+            end = self.app.consumer.highwater(TP(topic, partition))
+        except Exception:
+            return False
+        done = self.processed_offsets.get((topic, partition))
+        return end is not None and (end == 0 or (done is not None and done + 1 >= end))
 
     def owned(self, topic: str) -> set[int]:
         return {tp.partition for tp in self.app.consumer.assignment() if tp.topic == topic}
@@ -213,6 +226,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         topics=Topics(settings.namespace, settings.partitions),
     )
     pipe.deadletters = DeadLetterSink(pipe.topic(pipe.topics.deadletter))
+    pipe.alerts = AlertPublisher(pipe)
 
     dispatch_agent.register(pipe)
     fleet_agent.register(pipe)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, INTERVALS_IMPOSSIBLE
-from vigil import incidents, windows
-from vigil.contracts import DispatchEvent, Source
+from vigil import dispatch_alerts, incidents, windows
+from vigil.contracts import DispatchEvent, EventType, Source
 from vigil.dedup import remember
+from vigil.dispatch_alerts import epoch
 from vigil.intervals import IncidentTimes
 
 if TYPE_CHECKING:
@@ -26,6 +28,52 @@ def register(pipe: Pipeline) -> None:
     fleet_topic = pipe.topic(pipe.topics.fleet)
     observations_topic = pipe.topic(pipe.topics.intervals)
     newest_by_partition: dict[int, float] = {}
+    settings = pipe.settings
+    stalled_limits = {**dispatch_alerts.STALLED_DEFAULTS_S, **settings.stalled_after_s}
+
+    watch: dict[str, int] = {}  # incident -> partition, for incidents that may still raise an alert
+    episodes_sent: set[str] = set()  # fingerprints of completed episodes already published
+
+    async def check_incident(times: IncidentTimes, at: datetime) -> None:
+        assert pipe.alerts is not None
+        book = pipe.alerts.book("dispatch")
+        holding = dispatch_alerts.incident_conditions(times, at, stalled_limits, settings.offload_limit_s)
+        records = book.reconcile("incident", times.incident_id, holding, at)
+        resolved = {r.fingerprint for r in records if not r.firing}
+        for c, ended in dispatch_alerts.completed_episodes(times, stalled_limits, settings.offload_limit_s):
+            if c.fingerprint not in resolved and c.fingerprint not in episodes_sent:
+                record = book.episode(c, ended)
+                if record is not None:
+                    records.append(record)
+        episodes_sent.update(r.fingerprint for r in records if not r.firing)
+        await pipe.alerts.publish(records)
+
+    def waiting(times: IncidentTimes) -> bool:
+        st = times.unit_stage
+        return (times.notified is None and not times.cancelled) or (
+            EventType.AT_HOSPITAL in st and EventType.HANDOVER not in st and EventType.CLEARED not in st
+        )
+
+    async def check_watched(partition: int | None, at: datetime) -> None:
+        for incident, p in list(watch.items()):
+            if partition is not None and p != partition:
+                continue
+            record = times_table.get(incident)
+            if record is None:
+                del watch[incident]
+                continue
+            await check_incident(IncidentTimes.from_dict(record["t"]), at)
+
+    @pipe.app.timer(2.0)  # type: ignore[untyped-decorator]
+    async def stalled_and_offload() -> None:
+        """When every owned partition is caught up, event time is the newest seen on any of them, so
+        incidents on a quiet partition (a calm night) still get their alerts."""
+        owned = pipe.owned(source_spec.name)
+        if not owned or not all(pipe.caught_up(source_spec.name, p) for p in owned):
+            return
+        newest = max((newest_by_partition.get(p, 0.0) for p in owned), default=0.0)
+        if newest:
+            await check_watched(None, epoch(newest))
 
     async def observe_intervals(event: DispatchEvent, partition: int) -> None:
         """Send interval observations that changed with this event to their window owners."""
@@ -42,13 +90,13 @@ def register(pipe: Pipeline) -> None:
         t_event = event.event_time.timestamp()
         newest = newest_by_partition[partition] = max(newest_by_partition.get(partition, t_event), t_event)
         groups = windows.groups_of(times.district, times.station, times.priority)
-        for name, seconds, at, sign in windows.changes(emitted, current):
+        for name, seconds, observed_at, sign in windows.changes(emitted, current):
             for scope, group in groups.items():
                 payload = {
                     "i": event.incident_id,
                     "n": name,
                     "v": seconds,
-                    "t": at,
+                    "t": observed_at,
                     "s": sign,
                     "scope": scope,
                     "g": group,
@@ -57,6 +105,14 @@ def register(pipe: Pipeline) -> None:
                     "w": newest,
                 }
                 await observations_topic.send(key=f"{scope}:{group}".encode(), value=orjson.dumps(payload))
+        if waiting(times):
+            watch[times.incident_id] = partition
+        else:
+            watch.pop(times.incident_id, None)
+        # this partition's event time: deterministic, and never ahead of a partition still catching up
+        at = epoch(newest)
+        await check_incident(times, at)
+        await check_watched(partition, at)
         times_table.set(
             event.incident_id,
             {
@@ -83,14 +139,16 @@ def register(pipe: Pipeline) -> None:
         # forward before recording: a crash in between re-forwards (harmless, fleet state is
         # last-writer-wins by event time) instead of losing the unit's status change
         if event.unit is not None:
-            await fleet_topic.send(key=event.unit.encode(), value=raw)
+            # keyed by home district: all of a district's units on one partition makes level zero local
+            home = pipe.city.unit_district.get(event.unit, event.district)
+            await fleet_topic.send(key=home.encode(), value=raw)
+        pipe.observe(Source.DISPATCH, event.event_time.timestamp())
         if event.incident_id is not None:
             await observe_intervals(event, msg.partition)
             incident_table.set(event.incident_id, state, msg.partition)
         elif event.unit is not None:
             unit_seen_table.set(event.unit, seen, msg.partition)
         EVENTS_CONSUMED.labels(Source.DISPATCH, event.event_type.value).inc()
-        pipe.observe(Source.DISPATCH, event.event_time.timestamp())
 
     @pipe.app.agent(pipe.topic(source_spec), name="dispatch", concurrency=1)
     async def dispatch(stream: Any) -> None:

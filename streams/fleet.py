@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vigil import fleet
+from vigil import dispatch_alerts, fleet
 from vigil.contracts import DispatchEvent, Source, decode
 
 if TYPE_CHECKING:
@@ -15,6 +15,7 @@ def register(pipe: Pipeline) -> None:
     source_spec = pipe.topics.fleet
     unit_table = pipe.tables["units"] = pipe.table("units", source_spec)
     home = pipe.city.unit_district
+    names = {d.id: d.name_zh for d in pipe.city.districts}
 
     async def handle(raw: bytes, msg: Any) -> None:
         # already validated and de-duplicated by the dispatch agent; a decode error here is a bug and is
@@ -22,8 +23,21 @@ def register(pipe: Pipeline) -> None:
         event = decode(raw, Source.DISPATCH)
         assert isinstance(event, DispatchEvent) and event.unit is not None
         state, changed = fleet.apply(unit_table.get(event.unit), event, home.get(event.unit))
-        if changed:
-            unit_table.set(event.unit, state, msg.partition)
+        if not changed:
+            return
+        unit_table.set(event.unit, state, msg.partition)
+        district = state["district"]
+        available = sum(
+            1 for u in unit_table.values() if u["district"] == district and u["status"] == "available"
+        )
+        holding = (
+            []
+            if available
+            else [dispatch_alerts.level_zero(district, names.get(district, district), event.event_time)]
+        )
+        assert pipe.alerts is not None
+        book = pipe.alerts.book("fleet")
+        await pipe.alerts.publish(book.reconcile("district", district, holding, event.event_time))
 
     @pipe.app.agent(pipe.topic(source_spec), name="fleet", concurrency=1)
     async def fleet_agent(stream: Any) -> None:

@@ -127,3 +127,15 @@ WINDOW_MET_TARGET = Gauge(
     ["window", "scope", "group"],
     registry=REGISTRY,
 )
+ALERTS_PUBLISHED = Counter(
+    "vigil_alerts_published",
+    "Alert records written to the alerts topic",
+    ["alertname", "state"],
+    registry=REGISTRY,
+)
+ALERTS_FIRING = Gauge(
+    "vigil_alerts_firing",
+    "Alerts firing now, raised by this worker",
+    ["alertname", "severity"],
+    registry=REGISTRY,
+)

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     response_target_rural_s: float = Field(default=900, gt=0, description="Rural response target (15 min).")
     response_p90_target_s: float = Field(default=1200, gt=0, description="90th-percentile response target.")
 
+    stalled_after_s: dict[str, float] = Field(
+        default_factory=dict,
+        description="Seconds without a unit notified before an incident is stalled, by "
+        "MPDS priority; defaults ECHO/DELTA 60, CHARLIE 120, BRAVO 180, ALPHA 300, OMEGA 600.",
+    )
+    offload_limit_s: float = Field(default=1800, gt=0, description="Hospital offload alert limit (30 min).")
+
     # -- local observability (demo) -----------------------------------------------------------------------
     prometheus_port: int = Field(default=9090, ge=1024, le=65535, description="Local Prometheus (demo).")
     alertmanager_port: int = Field(default=9093, ge=1024, le=65535, description="Local Alertmanager (demo).")
