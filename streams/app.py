@@ -121,6 +121,23 @@ class Pipeline:
             )
         return self.handles[spec.name]
 
+    def timer(self, interval: float) -> Callable[[Callable[[], Awaitable[None]]], Any]:
+        """``app.timer`` that logs and counts an error instead of crashing the whole worker."""
+
+        def decorate(fn: Callable[[], Awaitable[None]]) -> Any:
+            async def guarded() -> None:
+                try:
+                    await fn()
+                except Exception:
+                    log.exception("timer %s failed; it runs again in %ss", fn.__name__, interval)
+                    AGENT_CRASHES.labels(f"timer:{fn.__name__}").inc()
+
+            guarded.__name__ = fn.__name__
+            guarded.__qualname__ = fn.__qualname__
+            return self.app.timer(interval)(guarded)
+
+        return decorate
+
     def caught_up(self, topic: str, partition: int) -> bool:
         """Nothing left to read on this partition (as far as the last fetch knows)."""
         from faust.types import TP

@@ -64,7 +64,7 @@ def register(pipe: Pipeline) -> None:
                 continue
             await check_incident(IncidentTimes.from_dict(record["t"]), at)
 
-    @pipe.app.timer(2.0)  # type: ignore[untyped-decorator]
+    @pipe.timer(2.0)
     async def stalled_and_offload() -> None:
         """When every owned partition is caught up, event time is the newest seen on any of them, so
         incidents on a quiet partition (a calm night) still get their alerts."""

@@ -37,7 +37,7 @@ def register(pipe: Pipeline) -> None:
     last_counts: dict[str, float] = {}
     last_time: list[float] = [time.monotonic()]
 
-    @app.timer(GAUGE_INTERVAL_S)  # type: ignore[untyped-decorator]
+    @pipe.timer(GAUGE_INTERVAL_S)
     async def table_gauges() -> None:
         INCIDENTS_OPEN.set(sum(1 for st in pipe.tables["incidents"].values() if st and incidents.is_open(st)))
 
@@ -59,7 +59,7 @@ def register(pipe: Pipeline) -> None:
 
     exported: set[tuple[str, str]] = set()
 
-    @app.timer(GAUGE_INTERVAL_S * 2)  # type: ignore[untyped-decorator]
+    @pipe.timer(GAUGE_INTERVAL_S * 2)
     async def consumer_lag() -> None:
         assigned = {(tp.topic, str(tp.partition)) for tp in app.consumer.assignment()}
         for topic, partition in exported - assigned:  # revoked in a rebalance: stop reporting it
@@ -79,7 +79,7 @@ def register(pipe: Pipeline) -> None:
             CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - position))
             exported.add((tp.topic, str(tp.partition)))
 
-    @app.timer(RATE_WINDOW_S)  # type: ignore[untyped-decorator]
+    @pipe.timer(RATE_WINDOW_S)
     async def event_rate() -> None:
         now = time.monotonic()
         totals: dict[str, float] = dict.fromkeys((s.value for s in Source), 0.0)

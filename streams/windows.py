@@ -81,7 +81,7 @@ def register(pipe: Pipeline) -> None:
     async def windows_agent(stream: Any) -> None:
         await pipe.consume("windows", Source.DISPATCH, stream, handle)
 
-    @pipe.app.timer(2.0)  # type: ignore[untyped-decorator]
+    @pipe.timer(2.0)
     async def window_gauges() -> None:
         live = {parse_key(k)[:3]: parse_key(k)[3] for k, _ in table.items()}
         for gauge in (WINDOW_COUNT, WINDOW_MEAN, WINDOW_P50, WINDOW_P90, WINDOW_MET_TARGET):
@@ -99,7 +99,7 @@ def register(pipe: Pipeline) -> None:
                 if st["met_target_ratio"] is not None:
                     WINDOW_MET_TARGET.labels(label, scope, group).set(st["met_target_ratio"])
 
-    @pipe.app.timer(60.0)  # type: ignore[untyped-decorator]
+    @pipe.timer(60.0)
     async def expire_windows() -> None:
         horizon = min((m.watermark for m in marks.values()), default=-math.inf) - RETAIN_S
         if horizon == -math.inf:

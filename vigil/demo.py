@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -36,6 +37,15 @@ def scrape(url: str, timeout: float = 2.0) -> dict[str, list[tuple[dict[str, str
         for sample in family.samples:
             out.setdefault(sample.name, []).append((sample.labels, sample.value))
     return out
+
+
+def active_alerts(url: str) -> list[str]:
+    """One line per active alert, most severe first: '[critical] 中文 / English'."""
+    with urllib.request.urlopen(url, timeout=2.0) as resp:
+        records = json.loads(resp.read())
+    order = {"critical": 0, "warning": 1, "info": 2}
+    records.sort(key=lambda r: (order.get(r["severity"], 3), r["starts_at"]))
+    return [f"[{r['severity']}] {r['summary_zh']} / {r['summary_en']}" for r in records]
 
 
 def summary_line(samples: dict[str, list[tuple[dict[str, str], float]]], elapsed: float, tz: ZoneInfo) -> str:
@@ -144,13 +154,19 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
             while not stop.is_set():
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), SUMMARY_EVERY_S)
+                alerts: list[str] = []
                 try:
+                    alerts = await asyncio.to_thread(active_alerts, f"{base}/alerts")
                     line = summary_line(
                         await asyncio.to_thread(scrape, f"{base}/metrics"), time.monotonic() - t0, tz
                     )
                 except OSError as exc:
                     line = f"[{time.monotonic() - t0:5.0f}s] metrics not reachable: {exc}"
                 print(line, flush=True)
+                for alert in alerts[:5]:
+                    print(f"    ⚠ {alert}", flush=True)
+                if len(alerts) > 5:
+                    print(f"    … and {len(alerts) - 5} more active alerts (/alerts)", flush=True)
                 if not worker.alive():
                     print(
                         f"the worker stopped unexpectedly; see {worker.log_path}:\n{worker.log_tail()}",

@@ -22,6 +22,7 @@ from pydantic_settings import (
 from vigil.errors import describe
 
 SETTINGS_FILE_ENV = "VIGIL_SETTINGS_FILE"
+STATE_FORMAT = 2
 
 
 def _default_cache_dir() -> Path:
@@ -125,7 +126,9 @@ class Settings(BaseSettings):
 
     @property
     def app_id(self) -> str:
-        return f"{self.namespace}-worker"
+        # the table-record format version: bump STATE_FORMAT when a table's records change shape; a new
+        # consumer group then rebuilds every table by replaying the source topics from the start
+        return f"{self.namespace}-worker-s{STATE_FORMAT}"
 
     @classmethod
     def settings_customise_sources(
