@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import REPO, clean_env
 from vigil.broker import LocalBroker, port_open
 from vigil.processes import ManagedProcess
 from vigil.settings import Settings
 
-REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 TEST_KAFKA_PORT = int(os.environ.get("VIGIL_TEST_KAFKA_PORT", "29092"))
 
@@ -69,15 +69,13 @@ class WorkerProcess:
 
 
 def worker_env(kafka: str, namespace: str, port: int, state: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-    env.update(
+    return clean_env(
         VIGIL_KAFKA_BOOTSTRAP=kafka,
         VIGIL_NAMESPACE=namespace,
         VIGIL_WORKER_PORT=str(port),
         VIGIL_STATE_DIR=str(state),
         **extra,
     )
-    return env
 
 
 @pytest.fixture

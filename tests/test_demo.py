@@ -2,50 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, free_port
+from tests.conftest import free_port
+from tests.support.processes import clean_env, processes_mentioning, run_vigil
 
 pytestmark = pytest.mark.integration
 
 
-def _processes_mentioning(text: str) -> list[str]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and int(proc.name) != os.getpid():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if text in cmdline:
-                found.append(cmdline)
-    return found
-
-
 def test_demo_runs_the_pipeline_and_stops_cleanly(kafka: str, tmp_path: Path) -> None:
     # `kafka` is requested only so the broker jars are fetched; the demo starts a broker of its own
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-    env.update(
+    env = clean_env(
         VIGIL_KAFKA_PORT=str(free_port()),
         VIGIL_KAFKA_CONTROLLER_PORT=str(free_port()),
         VIGIL_WORKER_PORT=str(free_port()),
+        VIGIL_PROMETHEUS_PORT=str(free_port()),
+        VIGIL_ALERTMANAGER_PORT=str(free_port()),
         VIGIL_STATE_DIR=str(tmp_path),
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "vigil", "demo", "--duration", "45"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    result = run_vigil(env, "demo", "--duration", "45", timeout=240)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert re.search(r"^metrics: http://127\.0\.0\.1:\d+/metrics$", out, re.M), out
@@ -55,4 +33,4 @@ def test_demo_runs_the_pipeline_and_stops_cleanly(kafka: str, tmp_path: Path) ->
     counts = dict(re.findall(r"(dispatch|sentinel|beds) ([\d,]+)", last))
     assert set(counts) == {"dispatch", "sentinel", "beds"}, last
     assert all(int(v.replace(",", "")) > 0 for v in counts.values()), last
-    assert _processes_mentioning(str(tmp_path)) == []  # neither the broker JVM nor the worker survived
+    assert processes_mentioning(str(tmp_path)) == []  # neither the broker JVM nor the worker survived

@@ -4,56 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 
-from tests.conftest import REPO
+from tests.support.kafka import read_topics_async
+from tests.support.processes import clean_env, run_vigil
 from vigil.contracts import Topics
 
 pytestmark = pytest.mark.integration
 
 
-def vigil(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-async def read_topics(bootstrap: str, names: list[str]) -> dict[str, list[bytes]]:
-    consumer = AIOKafkaConsumer(
-        *names, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    out: dict[str, list[bytes]] = {n: [] for n in names}
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=3000, max_records=5000)
-            if not batch:
-                return out
-            for tp, msgs in batch.items():
-                out[tp.topic].extend(m.value for m in msgs)
-    finally:
-        await consumer.stop()
-
-
 def test_simulated_log_replays_into_the_right_topics(kafka: str, tmp_path: Path, namespace: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-    env.update(VIGIL_KAFKA_BOOTSTRAP=kafka, VIGIL_NAMESPACE=namespace, VIGIL_STATE_DIR=str(tmp_path))
+    env = clean_env(VIGIL_KAFKA_BOOTSTRAP=kafka, VIGIL_NAMESPACE=namespace, VIGIL_STATE_DIR=str(tmp_path))
     log = tmp_path / "day.ndjson"
-    made = vigil(
+    made = run_vigil(
         env,
         "simulate",
         "--duration",
@@ -73,13 +40,13 @@ def test_simulated_log_replays_into_the_right_topics(kafka: str, tmp_path: Path,
     garbage = [b"this is not json", b'{"source": "weather", "temp": 3}']
     with log.open("ab") as fh:
         fh.write(b"\n".join(garbage) + b"\n\n")  # and a blank line, which is skipped
-    replayed = vigil(env, "replay", "--input", str(log), "--speed", "max")
+    replayed = run_vigil(env, "replay", "--input", str(log), "--speed", "max")
     assert replayed.returncode == 0, replayed.stderr
     assert f"{len(lines):,} events sent, 2 unreadable lines" in replayed.stderr
 
     topics = Topics(namespace, 4)
     names = [topics.dispatch.name, topics.sentinel.name, topics.beds.name, topics.deadletter.name]
-    got = asyncio.run(read_topics(kafka, names))
+    got = asyncio.run(read_topics_async(kafka, names))
     assert Counter(got[topics.dispatch.name]) == Counter(x for x in lines if b'"source":"dispatch"' in x)
     assert len(got[topics.sentinel.name]) == by_source["sentinel"]
     assert len(got[topics.beds.name]) == by_source["beds"]

@@ -11,10 +11,10 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from producers.sink import KafkaSink
 from tests.conftest import launch_worker
+from tests.support.kafka import read_topics_async
 from vigil.city import load_city
 from vigil.contracts import DispatchEvent, EventType, Priority, Topics
 
@@ -88,18 +88,8 @@ def run(
             for e in sorted(events, key=lambda e: e.event_time):
                 await sink.send_event(e)
         await asyncio.sleep(settle_s)  # let the event-time checks run a few timer ticks
-        consumer = AIOKafkaConsumer(
-            topics.alerts.name,
-            bootstrap_servers=kafka,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            batches = await consumer.getmany(timeout_ms=4000, max_records=1000)
-            return [orjson.loads(m.value) for msgs in batches.values() for m in msgs]
-        finally:
-            await consumer.stop()
+        values = (await read_topics_async(kafka, [topics.alerts.name]))[topics.alerts.name]
+        return [orjson.loads(v) for v in values]
 
     try:
         return asyncio.run(go())

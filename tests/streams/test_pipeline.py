@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from producers.sim import simulate
 from producers.sink import KafkaSink
 from tests.conftest import WorkerProcess, launch_worker
+from tests.support.kafka import read_topic
 from tests.support.metrics import Samples, total, values, wait_until
 from vigil.city import load_city
 from vigil.contracts import BedSnapshot, DispatchEvent, Event, SentinelReport, Source, Topics
@@ -263,21 +263,7 @@ def test_event_time_watermark_and_lag(scenario: Scenario) -> None:
 
 
 def test_dead_letter_topic_keeps_reason_and_original_bytes(kafka: str, scenario: Scenario) -> None:
-    async def read_all() -> list[dict[str, object]]:
-        consumer = AIOKafkaConsumer(
-            scenario.topics.deadletter.name,
-            bootstrap_servers=kafka,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            batches = await consumer.getmany(timeout_ms=5000, max_records=1000)
-            return [orjson.loads(m.value) for msgs in batches.values() for m in msgs]
-        finally:
-            await consumer.stop()
-
-    records = asyncio.run(read_all())
+    records = [orjson.loads(v) for v in read_topic(kafka, scenario.topics.deadletter.name)]
     assert len(records) == len(INVALID)
     by_original = {base64.b64decode(str(r["original_b64"])): r for r in records}
     for source, raw, reason in INVALID:

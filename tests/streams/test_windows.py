@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
-import subprocess
-import sys
 import urllib.request
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -24,8 +21,9 @@ import pytest
 
 from producers.sim import simulate
 from producers.sink import KafkaSink
-from tests.conftest import REPO, WorkerProcess, launch_worker
+from tests.conftest import WorkerProcess, launch_worker
 from tests.support.metrics import total, wait_until
+from tests.support.processes import clean_env, run_vigil
 from vigil.city import load_city
 from vigil.contracts import DispatchEvent, Event, Topics, encode
 
@@ -190,17 +188,8 @@ def test_replay_at_100x_gives_the_same_windows(kafka: str, tmp_path: Path, day: 
     namespace = f"replay{datetime.now():%H%M%S%f}"
     worker = launch_worker(kafka, namespace, tmp_path)
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-        env.update(VIGIL_KAFKA_BOOTSTRAP=kafka, VIGIL_NAMESPACE=namespace, VIGIL_STATE_DIR=str(tmp_path))
-        result = subprocess.run(
-            [sys.executable, "-m", "vigil", "replay", "--input", str(log), "--speed", "100"],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        env = clean_env(VIGIL_KAFKA_BOOTSTRAP=kafka, VIGIL_NAMESPACE=namespace, VIGIL_STATE_DIR=str(tmp_path))
+        result = run_vigil(env, "replay", "--input", str(log), "--speed", "100")
         assert result.returncode == 0, result.stderr
         run_until_applied([worker], len(events))
         got = settled_windows([worker])

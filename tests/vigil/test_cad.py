@@ -22,6 +22,11 @@ from vigil.cad import MappingError, load_mapping
 from vigil.cli import main
 
 EMS = SHARED / "reference" / "ems"
+if not EMS.is_dir():
+    pytest.fail(
+        f"reference data not found at {EMS}: the repository must sit beside ../shared/ (as in CI)",
+        pytrace=False,
+    )
 NYC = EMS / "nyc_ems_incidents_sample_2013_2017.csv"
 SF = EMS / "sf_fire_calls_for_service_sample.csv"
 
