@@ -155,6 +155,39 @@ def run_until_applied(workers: list[WorkerProcess], n_dispatch: int) -> None:
     wait_until(urls[0], lambda _: applied(urls), 10, "a settled second look")
 
 
+def wait_for_stable_assignment(workers: list[WorkerProcess], namespace: str, timeout: float = 90) -> None:
+    """Until every dispatch partition is owned by exactly one worker, and that stays so for 3 s.
+
+    Equality with N workers is a steady-state property: during a rebalance, observations still in flight
+    from a partition's old owner can reach a window after the new owner's, and the grace rule then
+    (rightly) counts them as late."""
+    import time
+
+    def owners() -> list[set[str]]:
+        out = []
+        for w in workers:
+            with urllib.request.urlopen(f"http://127.0.0.1:{w.port}/healthz", timeout=5) as resp:
+                out.append(
+                    {
+                        tp
+                        for tp in orjson.loads(resp.read())["assigned"]
+                        if tp.startswith(f"{namespace}.dispatch:")
+                    }
+                )
+        return out
+
+    deadline = time.monotonic() + timeout
+    previous: list[set[str]] = []
+    while time.monotonic() < deadline:
+        current = owners()
+        complete = sum(len(o) for o in current) == 4 and len(set().union(*current)) == 4
+        if complete and all(current) and current == previous:
+            return
+        previous = current
+        time.sleep(3)
+    raise AssertionError(f"partitions never settled: {previous}")
+
+
 @pytest.fixture(scope="module")
 def day() -> list[Event]:
     return [
@@ -169,6 +202,7 @@ def test_windows_equal_independent_truth(
     namespace = f"win{n_workers}{datetime.now():%H%M%S%f}"
     workers = [launch_worker(kafka, namespace, tmp_path / f"w{i}") for i in range(n_workers)]
     try:
+        wait_for_stable_assignment(workers, namespace)
         asyncio.run(produce(kafka, namespace, day))
         run_until_applied(workers, len(day))
         got = settled_windows(workers)
