@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
-from dashboards.panels import base, big_number, trend
+from dashboards.names import with_names
+from dashboards.panels import OCCUPANCY_STEPS, bars, base, big_number, matrix, row, trend
 
 UID = "vigil-command-centre"
+TITLE = "急救指挥中心总览 / Command Centre Overview"
+
+AVAILABLE_BY_DISTRICT = with_names("sum by (district) (vigil_ambulances_available)", "district")
+OCCUPANCY_BY_HOSPITAL_WARD = with_names(
+    "sum by (hospital, ward) (vigil_beds_occupied) / sum by (hospital, ward) (vigil_beds_total > 0)",
+    "hospital",
+)
 
 
 def build() -> dashboard.Dashboard:
     return (
-        base(UID, "急救指挥中心总览 / Command Centre Overview", ["overview"])
-        .with_row(dashboard.Row("急救 / Emergency"))
+        base(
+            UID,
+            TITLE,
+            ["overview"],
+            "全市一屏掌控：在途事件、各区可用救护车、各医院床位、数据流健康。"
+            " / The whole city on one screen: open incidents, ambulances by district, beds, data health.",
+        )
+        .with_row(row("急救 / Emergency"))
         .with_panel(big_number("在途事件 / Open incidents", "sum(vigil_incidents_open)"))
         .with_panel(
             big_number(
@@ -23,9 +37,16 @@ def build() -> dashboard.Dashboard:
         )
         .with_panel(
             big_number(
-                "无车辖区 / Districts at level zero",
+                "无车辖区 / Districts with no ambulance",
                 "count(sum by (district) (vigil_ambulances_available) == 0) or vector(0)",
                 steps=((None, "green"), (1, "red")),
+            )
+        )
+        .with_panel(
+            big_number(
+                "出车中 / Ambulances dispatched",
+                'sum(vigil_ambulances{status="dispatched"})',
+                steps=((None, "blue"),),
             )
         )
         .with_panel(
@@ -33,7 +54,7 @@ def build() -> dashboard.Dashboard:
                 "床位使用率 / Bed occupancy",
                 "sum(vigil_beds_occupied) / sum(vigil_beds_total)",
                 unit="percentunit",
-                steps=((None, "green"), (0.85, "orange"), (0.95, "red")),
+                steps=OCCUPANCY_STEPS,
             )
         )
         .with_panel(
@@ -41,39 +62,86 @@ def build() -> dashboard.Dashboard:
                 "ICU 使用率 / ICU occupancy",
                 'sum(vigil_beds_occupied{ward="icu"}) / sum(vigil_beds_total{ward="icu"})',
                 unit="percentunit",
-                steps=((None, "green"), (0.85, "orange"), (0.95, "red")),
+                steps=OCCUPANCY_STEPS,
             )
         )
         .with_panel(
-            big_number(
-                "死信(1h) / Dead letters (1h)",
-                "sum(increase(vigil_events_invalid_total[1h]))",
-                steps=((None, "green"), (1, "orange")),
+            bars(
+                "各区可用救护车（当前） / Ambulances available by district (now)",
+                AVAILABLE_BY_DISTRICT,
+                "{{name_zh}}",
+                steps=((None, "red"), (1, "orange"), (2, "green")),
+                description="红色：该区无可用救护车，新呼叫需跨区调派。 / Red: no ambulance in the district.",
             )
         )
         .with_panel(
             trend(
-                "各区可用救护车 / Available ambulances by district",
-                [("sum by (district) (vigil_ambulances_available)", "{{district}}")],
+                "各区可用救护车 / Ambulances available by district",
+                [(AVAILABLE_BY_DISTRICT, "{{name_zh}}")],
+                width=8,
+                height=9,
             )
         )
         .with_panel(
-            trend("救护车状态 / Fleet status", [("sum by (status) (vigil_ambulances)", "{{status}}")])
+            trend(
+                "救护车状态 / Fleet status",
+                [("sum by (status) (vigil_ambulances)", "{{status}}"), ("sum(vigil_incidents_open)", "open")],
+                width=8,
+                height=9,
+                description="各状态车辆数与在途事件数。 / Ambulances by status, and open incidents.",
+            )
         )
-        .with_row(dashboard.Row("数据流 / Data flow"))
+        .with_row(row("床位 / Beds"))
+        .with_panel(
+            matrix(
+                "各医院各病区床位使用率 / Bed occupancy by hospital and ward",
+                OCCUPANCY_BY_HOSPITAL_WARD,
+                rows="name_zh",
+                columns="ward",
+                width=16,
+                description="最新床位快照；超过 100% 表示加床。"
+                " / Latest bed snapshots; above 100% means extra beds (加床).",
+            )
+        )
+        .with_panel(
+            bars(
+                "ICU 空床 / Free ICU beds",
+                with_names(
+                    'sum by (hospital) (vigil_beds_total{ward="icu"})'
+                    ' - sum by (hospital) (vigil_beds_occupied{ward="icu"})',
+                    "hospital",
+                ),
+                "{{name_zh}}",
+                steps=((None, "red"), (1, "orange"), (3, "green")),
+            )
+        )
+        .with_row(row("数据流 / Data flow"))
         .with_panel(
             trend(
                 "事件速率 / Events per second",
-                [("sum by (source) (rate(vigil_events_consumed_total[5m]))", "{{source}}")],
+                [("sum by (source) (vigil_event_rate_per_second)", "{{source}}")],
                 unit="ops",
-                width=8,
+                width=6,
             )
         )
         .with_panel(
             trend(
-                "积压 / Consumer lag",
+                "死信速率 / Dead letters per minute",
+                [
+                    (
+                        "sum by (source, reason) (rate(vigil_events_invalid_total[5m])) * 60",
+                        "{{source}} {{reason}}",
+                    )
+                ],
+                width=6,
+                description="被拒收并写入死信主题的事件。 / Inputs rejected to the dead-letter topic.",
+            )
+        )
+        .with_panel(
+            trend(
+                "消费积压 / Consumer lag",
                 [("sum by (topic) (vigil_consumer_lag_messages)", "{{topic}}")],
-                width=8,
+                width=6,
             )
         )
         .with_panel(
@@ -81,7 +149,9 @@ def build() -> dashboard.Dashboard:
                 "数据新鲜度 / Event-time freshness",
                 [("time() - max by (source) (vigil_event_time_seconds)", "{{source}}")],
                 unit="s",
-                width=8,
+                width=6,
+                description="现在与最新事件时间之差（回放演练时会偏大）。"
+                " / Now minus the newest event time seen (large during a replay drill).",
             )
         )
     )

@@ -1,51 +1,102 @@
-"""急救子驾驶舱 — emergency sub-cockpit: incidents, fleet by district and status, data quality of dispatch."""
+"""急救子驾驶舱 — emergency sub-cockpit: incidents, fleet by district and status, dispatch data quality."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
-from dashboards.panels import base, big_number, trend
+from dashboards.names import with_names
+from dashboards.panels import bars, base, big_number, matrix, row, trend
 
 UID = "vigil-emergency"
+TITLE = "急救子驾驶舱 / Emergency Cockpit"
 
 
 def build() -> dashboard.Dashboard:
     return (
-        base(UID, "急救子驾驶舱 / Emergency Cockpit", ["emergency"])
+        base(
+            UID,
+            TITLE,
+            ["emergency"],
+            "120 调度：在途事件、车辆状态、各区运力、调度数据质量。"
+            " / 120 dispatch: open incidents, fleet status, capacity by district, dispatch data quality.",
+        )
+        .with_row(row("车辆 / Fleet"))
         .with_panel(big_number("在途事件 / Open incidents", "sum(vigil_incidents_open)", width=6))
-        .with_panel(big_number("出车中 / Dispatched", 'sum(vigil_ambulances{status="dispatched"})', width=6))
         .with_panel(
-            big_number("在医院 / At hospital", 'sum(vigil_ambulances{status="at_hospital"})', width=6)
-        )
-        .with_panel(
-            big_number("停用 / Out of service", 'sum(vigil_ambulances{status="out_of_service"})', width=6)
-        )
-        .with_panel(trend("在途事件 / Open incidents", [("sum(vigil_incidents_open)", "open")]))
-        .with_panel(
-            trend(
-                "各区可用救护车 / Available by district",
-                [("sum by (district) (vigil_ambulances_available)", "{{district}}")],
+            big_number(
+                "出车中 / Dispatched",
+                'sum(vigil_ambulances{status="dispatched"})',
+                width=6,
+                steps=((None, "blue"),),
             )
         )
+        .with_panel(
+            big_number(
+                "在医院 / At hospital",
+                'sum(vigil_ambulances{status="at_hospital"})',
+                width=6,
+                steps=((None, "blue"),),
+            )
+        )
+        .with_panel(
+            big_number(
+                "停用 / Out of service",
+                'sum(vigil_ambulances{status="out_of_service"})',
+                width=6,
+                steps=((None, "green"), (3, "orange")),
+            )
+        )
+        .with_panel(
+            matrix(
+                "各区车辆状态 / Fleet by district and status",
+                with_names("sum by (district, status) (vigil_ambulances)", "district"),
+                rows="name_zh",
+                columns="status",
+                unit="short",
+                width=12,
+                height=10,
+                steps=((None, "transparent"),),
+            )
+        )
+        .with_panel(
+            bars(
+                "各区可用救护车 / Available by district",
+                with_names("sum by (district) (vigil_ambulances_available)", "district"),
+                "{{name_zh}}",
+                width=12,
+                height=10,
+                steps=((None, "red"), (1, "orange"), (2, "green")),
+            )
+        )
+        .with_panel(
+            trend(
+                "在途事件与出车 / Open incidents and dispatched ambulances",
+                [
+                    ("sum(vigil_incidents_open)", "在途事件 / open incidents"),
+                    ('sum(vigil_ambulances{status="dispatched"})', "出车中 / dispatched"),
+                ],
+                width=24,
+            )
+        )
+        .with_row(row("调度数据 / Dispatch data"))
         .with_panel(
             trend(
                 "调度事件类型 / Dispatch events by type",
                 [('sum by (type) (rate(vigil_events_consumed_total{source="dispatch"}[5m]))', "{{type}}")],
                 unit="ops",
-                width=24,
             )
         )
         .with_panel(
             trend(
-                "无效与重复 / Invalid and duplicate dispatch events",
+                "无效、重复与迟到 / Invalid, duplicate and late dispatch events (1h)",
                 [
                     (
                         'sum by (reason) (increase(vigil_events_invalid_total{source="dispatch"}[1h]))',
-                        "{{reason}}",
+                        "invalid {{reason}}",
                     ),
                     ('sum(increase(vigil_events_duplicate_total{source="dispatch"}[1h]))', "duplicate"),
+                    ('sum(increase(vigil_events_late_total{source="dispatch"}[1h]))', "late"),
                 ],
-                width=24,
             )
         )
     )

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from producers.sink import KafkaSink
+from tests.alerting.contract import rule_groups
 from tests.conftest import free_port, launch_worker
 from vigil import observability
 from vigil.city import load_city
@@ -136,7 +137,7 @@ def test_level_zero_rule_is_evaluated_for_exactly_the_empty_district(stack: dict
     alerts = wait_for(pending)
     assert [a["labels"]["district"] for a in alerts] == ["beiyuan"]
     assert alerts[0]["state"] in ("pending", "firing")
-    assert alerts[0]["annotations"]["summary_zh"] == "beiyuan 无可用救护车"
+    assert alerts[0]["annotations"]["summary_en"] == "No ambulance available in district beiyuan"
 
 
 def test_alertmanager_routes_a_dispatch_alert_to_the_supervisors(stack: dict[str, str]) -> None:
@@ -173,4 +174,4 @@ def test_alertmanager_routes_a_dispatch_alert_to_the_supervisors(stack: dict[str
 
 def test_prometheus_loaded_the_repository_rules(stack: dict[str, str]) -> None:
     rules = get(f"{stack['prom']}/api/v1/rules")["data"]["groups"]
-    assert {g["name"] for g in rules} == {"vigil-dispatch", "vigil-capacity", "vigil-platform"}
+    assert {g["name"] for g in rules} == {str(g["name"]) for g in rule_groups()}

@@ -1,25 +1,40 @@
-"""docker-compose.yml, checked with Debian's docker-compose (`config` needs no engine)."""
+"""docker-compose.yml, checked with Debian's docker-compose (`config` needs no engine), and consistent with
+the files it mounts: Prometheus' config and rules, Alertmanager's config, Grafana's provisioning."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+from functools import cache
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.alerting.contract import REPO
 from vigil.settings import Settings
 
 SERVICES = {"kafka", "topics", "worker", "simulator", "prometheus", "alertmanager", "grafana"}
+VIGIL_SERVICES = ("topics", "worker", "simulator")
 
 
-def compose_config() -> dict[str, object]:
+@cache
+def compose_config() -> dict[str, Any]:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail(
+            "docker-compose is not installed: run `bash scripts/setup.sh` (Debian package docker-compose)"
+        )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(REPO)}  # no COMPOSE_* / GRAFANA_* from the developer's shell
     result = subprocess.run(
-        ["docker-compose", "-f", str(REPO / "docker-compose.yml"), "config"],
+        [binary, "-f", str(REPO / "docker-compose.yml"), "config"],
         capture_output=True,
         text=True,
         check=False,
         cwd=REPO,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
@@ -27,36 +42,120 @@ def compose_config() -> dict[str, object]:
     return config
 
 
-def test_compose_file_is_valid_and_complete() -> None:
-    services = compose_config()["services"]
-    assert isinstance(services, dict) and set(services) == SERVICES
-    for name, service in services.items():
-        image = service.get("image", "")
-        assert ":" in image and not image.endswith(":latest"), f"{name}: pin the image version"
-    assert "build" in services["topics"]
+def services() -> dict[str, Any]:
+    found = compose_config()["services"]
+    assert isinstance(found, dict)
+    return found
 
 
-def test_vigil_environment_names_real_settings() -> None:
-    services = compose_config()["services"]
-    assert isinstance(services, dict)
-    fields = {f"VIGIL_{name.upper()}" for name in Settings.model_fields}
-    for name in ("topics", "worker", "simulator"):
-        env = services[name]["environment"]
-        assert env["VIGIL_KAFKA_BOOTSTRAP"] == "kafka:9092"
-        unknown = {k for k in env if k.startswith("VIGIL_")} - fields
-        assert not unknown, f"{name}: {unknown} are not settings"
+def binds(service: str) -> dict[str, Path]:
+    """Bind mounts of a service: container path -> host path (docker-compose 1.x prints absolute hosts)."""
+    out = {}
+    for volume in services()[service].get("volumes", []):
+        source, target, *_ = volume.split(":")
+        if source.startswith("/"):
+            out[target] = Path(source)
+    return out
 
 
-def test_bind_mounted_config_files_exist() -> None:
-    services = compose_config()["services"]
-    assert isinstance(services, dict)
-    # docker-compose 1.x prints short syntax with the host path made absolute
-    binds = [
-        v.split(":")[0]
-        for name in ("prometheus", "alertmanager", "grafana")
-        for v in services[name]["volumes"]
-        if v.startswith("/")
-    ]
-    assert len(binds) == 5
-    for source in binds:
-        assert Path(source).exists(), source
+def test_compose_file_is_valid_and_has_every_service() -> None:
+    assert set(services()) == SERVICES
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_images_are_pinned(name: str) -> None:
+    image = services()[name]["image"]
+    repo, _, tag = image.rpartition(":")
+    assert repo and tag and tag != "latest" and "/" not in tag, f"{name}: pin the image version, got {image}"
+
+
+def test_vigil_services_build_the_one_app_image() -> None:
+    images = {services()[n]["image"] for n in VIGIL_SERVICES}
+    assert len(images) == 1
+    for name in VIGIL_SERVICES:
+        assert Path(services()[name]["build"]["context"]) == REPO
+
+
+@pytest.mark.parametrize("name", VIGIL_SERVICES)
+def test_vigil_environment_names_real_settings(name: str) -> None:
+    fields = {f"VIGIL_{field.upper()}": info for field, info in Settings.model_fields.items()}
+    env = services()[name]["environment"]
+    unknown = {k for k in env if k.startswith("VIGIL_")} - fields.keys()
+    assert not unknown, f"{name}: {sorted(unknown)} are not fields of vigil.settings.Settings"
+    assert env["VIGIL_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    # the values are valid too: the same validation a container would run at start
+    settings = Settings(**{k.removeprefix("VIGIL_").lower(): v for k, v in env.items()})
+    assert settings.bootstrap_servers == "kafka:9092"
+
+
+def test_worker_listens_where_prometheus_scrapes() -> None:
+    env = services()["worker"]["environment"]
+    assert env["VIGIL_WORKER_HOST"] == "0.0.0.0"
+    assert env["VIGIL_STORE"] == "memory://"  # rocksdb:// needs the rocksdb extra in the image
+    port = env["VIGIL_WORKER_PORT"]
+    prometheus = yaml.safe_load((REPO / "alerting" / "prometheus.yml").read_text())
+    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in prometheus["scrape_configs"]}
+    assert jobs["vigil-worker"] == [f"worker:{port}"]
+    assert prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+    assert f"http://127.0.0.1:{port}/healthz" in " ".join(services()["worker"]["healthcheck"]["test"])
+
+
+def test_kafka_is_a_single_kraft_node_with_a_volume() -> None:
+    kafka = services()["kafka"]
+    env = kafka["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert "kafka-data:/var/lib/kafka/data" in " ".join(kafka["volumes"])
+    assert env["KAFKA_LOG_DIRS"] == "/var/lib/kafka/data"
+    assert "kafka-data" in compose_config()["volumes"]
+
+
+def test_start_order_waits_for_health_where_it_matters() -> None:
+    s = services()
+    assert s["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert s["worker"]["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert s["simulator"]["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    # Prometheus must run while the worker is down, to report it
+    assert s["prometheus"]["depends_on"]["worker"]["condition"] == "service_started"
+    for name in ("kafka", "worker", "prometheus", "alertmanager", "grafana"):
+        assert s[name]["healthcheck"]["test"], name
+
+
+def test_prometheus_mounts_its_config_next_to_the_rules_it_loads() -> None:
+    mounts = binds("prometheus")
+    config = mounts["/etc/prometheus/prometheus.yml"]
+    assert config == REPO / "alerting" / "prometheus.yml"
+    assert "--config.file=/etc/prometheus/prometheus.yml" in services()["prometheus"]["command"]
+    # rule_files are relative to the config, so rules/ must sit beside it in the container too
+    for pattern in yaml.safe_load(config.read_text())["rule_files"]:
+        directory = str(Path("/etc/prometheus") / Path(pattern).parent)
+        assert mounts[directory] == config.parent / Path(pattern).parent
+        assert list((config.parent / Path(pattern).parent).glob(Path(pattern).name))
+
+
+def test_alertmanager_mounts_the_repository_config() -> None:
+    assert (
+        binds("alertmanager")["/etc/alertmanager/alertmanager.yml"] == REPO / "alerting" / "alertmanager.yml"
+    )
+
+
+def test_grafana_is_provisioned_with_the_built_dashboards() -> None:
+    grafana = services()["grafana"]
+    mounts = binds("grafana")
+    provisioning = mounts["/etc/grafana/provisioning"]
+    assert provisioning == REPO / "deploy" / "grafana" / "provisioning"
+    providers = yaml.safe_load((provisioning / "dashboards" / "vigil.yml").read_text())["providers"]
+    path = providers[0]["options"]["path"]
+    assert mounts[path] == REPO / "dashboards" / "json"
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert Path(home).parent == Path(path) and (REPO / "dashboards" / "json" / Path(home).name).is_file()
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
+    prometheus = next(d for d in datasources if d["type"] == "prometheus")
+    assert prometheus["url"] == "http://prometheus:9090" and prometheus["isDefault"]
+
+
+def test_every_bind_mount_exists() -> None:
+    for name in services():
+        for target, source in binds(name).items():
+            assert source.exists(), f"{name}: {source} (mounted at {target}) does not exist"

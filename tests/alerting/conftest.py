@@ -1,0 +1,264 @@
+"""Real Prometheus and Alertmanager (Debian packages), started once per test session on free loopback ports.
+
+- ``served``: a tiny /metrics endpoint served by the test itself (prometheus_client) with fixed values of the
+  worker's metric names, standing in for a worker: the values are known, so what Prometheus scraped and
+  which alerts it evaluates can be checked exactly.
+- ``alertmanager``: alerting/alertmanager.yml with only the webhook host changed to a receiver the test
+  serves (and group_wait shortened); routing, grouping and inhibition are the repository's.
+- ``prometheus``: alerting/prometheus.local.yml with only the addresses and intervals (1s) changed; it loads
+  the repository's rule files, scrapes ``served`` and sends to ``alertmanager``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from tests.alerting.contract import REPO, RULES_DIR
+from tests.conftest import free_port
+from vigil.processes import ManagedProcess
+
+T = TypeVar("T")
+WAIT_S = 30.0
+WEBHOOK_PREFIX = "http://127.0.0.1:5001"
+
+# What the stand-in worker serves: metric -> [(labels, value)]. Chosen so that exactly these alerts are
+# active: NoAmbulanceAvailableInDistrict{beiyuan} and ICUOccupancyHigh{people1} pending (their `for:` is
+# minutes), VigilDeadLettersRising{beds, not_json} firing (a counter series new to Prometheus).
+SERVED: dict[str, list[tuple[dict[str, str], float]]] = {
+    "vigil_ambulances_available": [
+        ({"district": "beiyuan"}, 0),
+        ({"district": "chengguan"}, 3),
+        ({"district": "dongcheng"}, 2),
+    ],
+    "vigil_ambulances": [
+        ({"district": "beiyuan", "status": "dispatched"}, 2),
+        ({"district": "beiyuan", "status": "out_of_service"}, 1),
+        ({"district": "chengguan", "status": "available"}, 3),
+        ({"district": "chengguan", "status": "at_hospital"}, 1),
+        ({"district": "dongcheng", "status": "available"}, 2),
+    ],
+    "vigil_incidents_open": [({}, 7)],
+    "vigil_beds_occupied": [
+        ({"hospital": "people1", "ward": "icu"}, 58),
+        ({"hospital": "people1", "ward": "general"}, 700),
+        ({"hospital": "tcm", "ward": "icu"}, 10),
+        ({"hospital": "tcm", "ward": "isolation"}, 3),
+    ],
+    "vigil_beds_total": [
+        ({"hospital": "people1", "ward": "icu"}, 60),
+        ({"hospital": "people1", "ward": "general"}, 900),
+        ({"hospital": "tcm", "ward": "icu"}, 20),
+        ({"hospital": "tcm", "ward": "isolation"}, 12),
+    ],
+    "vigil_consumer_lag_messages": [
+        ({"topic": "vigil.dispatch", "partition": "0"}, 12),
+        ({"topic": "vigil.dispatch", "partition": "1"}, 30),
+    ],
+    "vigil_event_rate_per_second": [({"source": "dispatch"}, 3.5), ({"source": "beds"}, 0.25)],
+    "vigil_event_time_seconds": [
+        ({"source": "dispatch"}, 1_790_000_000),
+        ({"source": "beds"}, 1_789_999_000),
+    ],
+    "vigil_events_consumed_total": [
+        ({"source": "dispatch", "type": "call_received"}, 120),
+        ({"source": "beds", "type": "icu"}, 40),
+    ],
+    "vigil_events_invalid_total": [({"source": "beds", "reason": "not_json"}, 2)],
+    "vigil_events_duplicate_total": [({"source": "dispatch"}, 1)],
+    "vigil_events_late_total": [({"source": "dispatch"}, 0)],
+    "vigil_agent_crashes_total": [({"agent": "dispatch"}, 0)],
+}
+
+
+class FixedCollector(Collector):
+    """Exposes SERVED exactly (no _created samples, no process metrics)."""
+
+    def collect(self) -> Iterator[Metric]:
+        for name, samples in SERVED.items():
+            labels = sorted({k for lbls, _ in samples for k in lbls})
+            family: CounterMetricFamily | GaugeMetricFamily
+            if name.endswith("_total"):
+                family = CounterMetricFamily(name.removesuffix("_total"), name, labels=labels)
+            else:
+                family = GaugeMetricFamily(name, name, labels=labels)
+            for lbls, value in samples:
+                family.add_metric([lbls[k] for k in labels], value)
+            yield family
+
+
+def need(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        pytest.fail(
+            f"{binary} is not installed: run `bash scripts/setup.sh` (Debian packages prometheus, "
+            "prometheus-alertmanager)"
+        )
+    return path
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S) -> T:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
+
+
+@dataclass
+class Webhook:
+    """Alertmanager webhook notifications received: (path, payload)."""
+
+    url: str
+    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def notifications(self, path: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [body for p, body in self.received if p == path]
+
+
+@pytest.fixture(scope="session")
+def served() -> Iterator[str]:
+    """host:port of the stand-in worker's /metrics."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(FixedCollector())
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        yield f"127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with hook.lock:
+                hook.received.append((urllib.parse.urlsplit(self.path).path, body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hook.url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hook
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def alertmanager_config(webhook_url: str) -> dict[str, Any]:
+    """The repository's Alertmanager config with webhooks sent to the test and a short group_wait."""
+    config: dict[str, Any] = yaml.safe_load((REPO / "alerting" / "alertmanager.yml").read_text())
+    for receiver in config["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            assert hook["url"].startswith(WEBHOOK_PREFIX), hook["url"]
+            hook["url"] = webhook_url + hook["url"].removeprefix(WEBHOOK_PREFIX)
+    routes = [config["route"], *config["route"].get("routes", [])]
+    for route in routes:
+        route["group_wait"] = "1s"
+    return config
+
+
+@pytest.fixture(scope="session")
+def alertmanager(tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> Iterator[str]:
+    """Base URL of a real Alertmanager running the repository's routing."""
+    home = tmp_path_factory.mktemp("alertmanager")
+    config = home / "alertmanager.yml"
+    config.write_text(yaml.safe_dump(alertmanager_config(webhook.url), allow_unicode=True))
+    port = free_port()
+    process = ManagedProcess(
+        "alertmanager",
+        [
+            need("prometheus-alertmanager"),
+            f"--config.file={config}",
+            f"--storage.path={home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        home / "alertmanager.log",
+        f"http://127.0.0.1:{port}/-/ready",
+    ).start(WAIT_S)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.stop()
+
+
+def prometheus_config(worker: str, prometheus: str, alertmanager: str) -> dict[str, Any]:
+    """alerting/prometheus.local.yml with the test's addresses, absolute rule paths and 1s intervals."""
+    config: dict[str, Any] = yaml.safe_load((REPO / "alerting" / "prometheus.local.yml").read_text())
+    config["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    config["rule_files"] = [str(RULES_DIR / Path(p).name) for p in config["rule_files"]]
+    config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [alertmanager]}]
+    targets = {"vigil-worker": worker, "prometheus": prometheus, "alertmanager": alertmanager}
+    for job in config["scrape_configs"]:
+        job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
+    return config
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory: pytest.TempPathFactory, served: str, alertmanager: str) -> Iterator[str]:
+    """Base URL of a real Prometheus scraping ``served`` with the repository's rules."""
+    home = tmp_path_factory.mktemp("prometheus")
+    port = free_port()
+    config = home / "prometheus.yml"
+    am = alertmanager.removeprefix("http://")
+    config.write_text(yaml.safe_dump(prometheus_config(served, f"127.0.0.1:{port}", am)))
+    process = ManagedProcess(
+        "prometheus",
+        [
+            need("prometheus"),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        home / "prometheus.log",
+        f"http://127.0.0.1:{port}/-/ready",
+    ).start(WAIT_S)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.stop()
+
+
+def instant_query(prometheus: str, expr: str) -> list[dict[str, Any]]:
+    body = get_json(f"{prometheus}/api/v1/query?query={urllib.parse.quote(expr)}")
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])

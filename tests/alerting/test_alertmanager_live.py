@@ -1,0 +1,115 @@
+"""The real Alertmanager with the repository's routing: alerts reach the right team, level zero inhibits."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.alerting.conftest import Webhook, get_json, wait_for
+
+
+def post_alerts(alertmanager: str, *labelsets: dict[str, str], resolve: bool = False) -> None:
+    now = datetime.now(UTC).isoformat()
+    body = [
+        {
+            "labels": labels,
+            "annotations": {"summary_zh": "测试", "summary_en": "test"},
+            "startsAt": now,
+            **({"endsAt": now} if resolve else {}),
+        }
+        for labels in labelsets
+    ]
+    request = urllib.request.Request(
+        f"{alertmanager}/api/v2/alerts",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def delivered(webhook: Webhook, path: str, drill: str) -> list[dict[str, Any]]:
+    """Alerts of this test (label drill=<id>) that reached the webhook at ``path``."""
+    return [
+        alert
+        for body in webhook.notifications(path)
+        for alert in body["alerts"]
+        if alert["labels"].get("drill") == drill
+    ]
+
+
+def test_city_level_zero_inhibits_the_district_alerts(alertmanager: str, webhook: Webhook) -> None:
+    drill = uuid.uuid4().hex[:8]
+    city = {"alertname": "CityLevelZero", "severity": "critical", "team": "dispatch", "scope": "city"}
+    district = {
+        "alertname": "NoAmbulanceAvailableInDistrict",
+        "severity": "critical",
+        "team": "dispatch",
+        "district": "beiyuan",
+    }
+    worker = district | {"alertname": "LevelZeroDistrict", "district": "nanqiao"}  # the worker's own record
+    post_alerts(alertmanager, city | {"drill": drill}, district | {"drill": drill}, worker | {"drill": drill})
+    try:
+        check_inhibited(alertmanager, webhook, drill)
+    finally:  # level zero over: it must not go on inhibiting the district alerts of other tests
+        post_alerts(alertmanager, city | {"drill": drill}, resolve=True)
+
+
+def check_inhibited(alertmanager: str, webhook: Webhook, drill: str) -> None:
+    def states() -> dict[str, dict[str, Any]] | None:
+        alerts = get_json(f"{alertmanager}/api/v2/alerts?filter=drill%3D%22{drill}%22")
+        got = {a["labels"]["alertname"]: a["status"] for a in alerts}
+        return got if len(got) == 3 else None
+
+    status = wait_for("the three alerts in Alertmanager", states)
+    assert status["CityLevelZero"]["state"] == "active"
+    for name in ("NoAmbulanceAvailableInDistrict", "LevelZeroDistrict"):
+        assert status[name]["state"] == "suppressed", name
+        assert status[name]["inhibitedBy"], name
+
+    sent = wait_for("the dispatch webhook", lambda: delivered(webhook, "/dispatch", drill))
+    assert {a["labels"]["alertname"] for a in sent} == {"CityLevelZero"}
+
+
+def test_without_level_zero_the_district_alert_pages_dispatch(alertmanager: str, webhook: Webhook) -> None:
+    drill = uuid.uuid4().hex[:8]
+    post_alerts(
+        alertmanager,
+        {
+            "alertname": "NoAmbulanceAvailableInDistrict",
+            "severity": "critical",
+            "team": "dispatch",
+            "district": "nanqiao",
+            "drill": drill,
+        },
+    )
+    sent = wait_for("the dispatch webhook", lambda: delivered(webhook, "/dispatch", drill))
+    assert [(a["labels"]["alertname"], a["labels"]["district"]) for a in sent] == [
+        ("NoAmbulanceAvailableInDistrict", "nanqiao")
+    ]
+
+
+def test_each_team_gets_its_own_alerts(alertmanager: str, webhook: Webhook) -> None:
+    drill = uuid.uuid4().hex[:8]
+    post_alerts(
+        alertmanager,
+        {"alertname": "SentinelAberration", "severity": "warning", "team": "epidemiology", "drill": drill},
+        {"alertname": "VigilAgentCrashed", "severity": "critical", "team": "platform", "drill": drill},
+        {"alertname": "SomethingUnlabelled", "severity": "warning", "drill": drill},
+    )
+
+    def routed() -> dict[str, set[str]] | None:
+        got = {
+            path: {a["labels"]["alertname"] for a in delivered(webhook, path, drill)}
+            for path in ("/dispatch", "/epidemiology", "/platform")
+        }
+        return got if sum(len(v) for v in got.values()) == 3 else None
+
+    assert wait_for("three notifications", routed) == {
+        "/dispatch": set(),
+        "/epidemiology": {"SentinelAberration"},
+        "/platform": {"VigilAgentCrashed", "SomethingUnlabelled"},
+    }
