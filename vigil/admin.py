@@ -100,7 +100,8 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication_
     return [s.name for s in missing]
 
 
-async def delete_topics(bootstrap: str, names: Iterable[str]) -> list[str]:
+async def delete_topics(bootstrap: str, names: Iterable[str], wait_s: float = 60.0) -> list[str]:
+    """Delete the topics that exist and wait until the cluster no longer lists them."""
     names = list(names)
     existing = await partition_counts(bootstrap)
     present = [n for n in names if n in existing]
@@ -110,4 +111,12 @@ async def delete_topics(bootstrap: str, names: Iterable[str]) -> list[str]:
             await client.delete_topics(present, timeout_ms=15000)
         finally:
             await client.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while loop.time() < deadline:
+            if not set(present) & set(await partition_counts(bootstrap)):
+                break
+            await asyncio.sleep(0.5)
+        else:
+            raise TopicError(f"topics {present} were still listed {wait_s:.0f}s after deletion")
     return present

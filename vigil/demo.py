@@ -74,6 +74,16 @@ def summary_line(samples: dict[str, list[tuple[dict[str, str], float]]], elapsed
     )
 
 
+async def reset_namespace(settings: Settings) -> list[str]:
+    from streams.app import changelog_specs
+    from vigil.admin import delete_topics, wait_for_broker
+    from vigil.contracts import Topics
+
+    await wait_for_broker(settings.bootstrap_servers)
+    specs = Topics(settings.namespace, settings.partitions).all() + changelog_specs(settings)
+    return await delete_topics(settings.bootstrap_servers, [s.name for s in specs])
+
+
 def demo_start(now: datetime, tz: ZoneInfo) -> datetime:
     """Event time the demo starts from: 07:50 local this morning (or yesterday's, before 07:50).
 
@@ -99,7 +109,17 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
             started_broker = broker.start(tie_to_parent=True)
             if not started_broker:
                 print(f"using the local broker already running on {broker.bootstrap}")
-        settings = settings.model_copy(update={"kafka_bootstrap": settings.bootstrap_servers})
+        # the demo replays the same seeded morning every time: it gets a namespace of its own, reset at
+        # start, so a second run shows a live city instead of a screen full of duplicates
+        settings = settings.model_copy(
+            update={"kafka_bootstrap": settings.bootstrap_servers, "namespace": f"{settings.namespace}-demo"}
+        )
+        gone = asyncio.run(reset_namespace(settings))
+        if gone:
+            print(
+                f"reset the demo namespace '{settings.namespace}' ({len(gone)} topics of an earlier run)",
+                flush=True,
+            )
         home = settings.state_dir / "demo"
         worker_addr = f"{settings.worker_host}:{settings.worker_port}"
         base = f"http://{worker_addr}"
