@@ -42,6 +42,19 @@ def seasonal_visits(day: date) -> float:
     return 1.0 + 0.15 * _season(day)
 
 
+def expected_visits(mean_daily_visits: float, day: date) -> float:
+    """A site's expected total visits on ``day``: its yearly mean shaped by weekday and season."""
+    return mean_daily_visits * WEEKDAY_FACTOR[day.weekday()] * seasonal_visits(day)
+
+
+def baseline_counts(mean_daily_visits: float, day: date, rng: random.Random) -> tuple[int, int, int]:
+    """Total, fever and ILI visits of one site-day without any outbreak: the first draws of the site-day's
+    RNG, shared with the evaluation harness so detectors are backtested on the simulator's own baseline."""
+    total = neg_binomial(rng, expected_visits(mean_daily_visits, day), VISITS_SHAPE)
+    fever = binomial(rng, total, fever_share(day))
+    return total, fever, binomial(rng, fever, ILI_SHARE_OF_FEVER)
+
+
 def reports(
     city: City, start: datetime, end: datetime | None, seed: int, surges: Sequence[Surge] = ()
 ) -> Iterator[SentinelReport]:
@@ -68,10 +81,8 @@ def _report(
 ) -> SentinelReport:
     """Baseline counts first, outbreak patients on top (extra visits, all febrile), so the same site-day
     with and without an outbreak differs only by the extra patients."""
-    mean = site.mean_daily_visits * WEEKDAY_FACTOR[day.weekday()] * seasonal_visits(day)
-    total = neg_binomial(rng, mean, VISITS_SHAPE)
-    fever = binomial(rng, total, fever_share(day))
-    ili = binomial(rng, fever, ILI_SHARE_OF_FEVER)
+    mean = expected_visits(site.mean_daily_visits, day)
+    total, fever, ili = baseline_counts(site.mean_daily_visits, day, rng)
     submitted = datetime.combine(day + timedelta(days=1), SUBMIT_FROM, tz)
     submitted += timedelta(seconds=rng.randrange(SUBMIT_WINDOW_S))
     lab = _Lab() if rng.random() < LAB_DAY_SHARE else None
