@@ -1,7 +1,7 @@
-"""疫情子驾驶舱 — epidemic sub-cockpit: fever-clinic sentinel reporting and isolation beds.
+"""疫情子驾驶舱 — epidemic sub-cockpit: outbreak signals, fever-clinic sentinel reporting and isolation beds.
 
-The aberration detectors (EARS, EWMA, CUSUM) publish their alerts on the alerts topic; their panels are added
-here when their metrics join the worker's exported set.
+The detectors decide alarms in event time inside the worker; the panels show what is alarming now. The alert
+records on the alerts topic carry the detail (observed against expected, since when, which detectors).
 """
 
 from __future__ import annotations
@@ -22,6 +22,51 @@ def build() -> dashboard.Dashboard:
             TITLE,
             ["epidemic"],
             "发热门诊哨点报告与隔离床位。 / Fever-clinic sentinel reporting and isolation beds.",
+        )
+        .with_row(row("预警信号 / Outbreak signals"))
+        .with_panel(
+            big_number(
+                "多点触发预警 / Escalated districts",
+                "count(max by (district) (vigil_outbreak_escalated) == 1) or vector(0)",
+                width=6,
+                steps=((None, "green"), (1, "red")),
+                description="多个哨点同时报警，或哨点报警与 120 发热/呼吸道呼叫上升同时出现的辖区数。"
+                " / Districts where several sites, or sentinel and 120 calls, agree.",
+            )
+        )
+        .with_panel(
+            big_number(
+                "异常序列 / Alarming series",
+                "count(max by (scope, entity, indicator) (vigil_sentinel_alarm) == 1) or vector(0)",
+                width=6,
+                steps=((None, "green"), (1, "orange")),
+            )
+        )
+        .with_panel(
+            big_number(
+                "逾期未报 / Overdue reports",
+                "sum(max by (site) (vigil_sentinel_reports_overdue)) or vector(0)",
+                width=6,
+                steps=((None, "green"), (1, "orange")),
+                description="已过截止时间仍未收到的哨点日报数；缺报不等于零病例。"
+                " / Daily reports past their deadline; a missing report is not zero cases.",
+            )
+        )
+        .with_panel(
+            big_number(
+                "报告更正(24h) / Corrected reports (24h)",
+                'sum(increase(vigil_sentinel_report_corrections_total{outcome="correction"}[24h]))'
+                " or vector(0)",
+                width=6,
+            )
+        )
+        .with_panel(
+            bars(
+                "异常序列明细 / Alarming series",
+                "max by (scope, entity, indicator) (vigil_sentinel_alarm) == 1",
+                "{{scope}} {{entity}} · {{indicator}}",
+                width=24,
+            )
         )
         .with_row(row("哨点报告 / Sentinel reports"))
         .with_panel(

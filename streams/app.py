@@ -41,6 +41,7 @@ TABLE_SOURCES: dict[str, Callable[[Topics], TopicSpec]] = {
     "units": lambda t: t.fleet,
     "wards": lambda t: t.beds,
     "sites": lambda t: t.sentinel,
+    "surveillance": lambda t: t.sentinel,
     "interval-windows": lambda t: t.intervals,
     "interval-members": lambda t: t.intervals,
 }

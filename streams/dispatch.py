@@ -9,7 +9,7 @@ import orjson
 
 from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, INTERVALS_IMPOSSIBLE
 from vigil import dispatch_alerts, incidents, windows
-from vigil.contracts import DispatchEvent, EventType, Source
+from vigil.contracts import Complaint, DispatchEvent, EventType, Source
 from vigil.dedup import remember
 from vigil.dispatch_alerts import epoch
 from vigil.intervals import IncidentTimes
@@ -27,6 +27,7 @@ def register(pipe: Pipeline) -> None:
     times_table = pipe.table("incident-times", source_spec)
     fleet_topic = pipe.topic(pipe.topics.fleet)
     observations_topic = pipe.topic(pipe.topics.intervals)
+    fever_calls_topic = pipe.topic(pipe.topics.fever_calls)
     newest_by_partition: dict[int, float] = {}
     settings = pipe.settings
     stalled_limits = {**dispatch_alerts.STALLED_DEFAULTS_S, **settings.stalled_after_s}
@@ -142,6 +143,10 @@ def register(pipe: Pipeline) -> None:
             # keyed by home district: all of a district's units on one partition makes level zero local
             home = pipe.city.unit_district.get(event.unit, event.district)
             await fleet_topic.send(key=home.encode(), value=raw)
+        if event.event_type is EventType.CALL_RECEIVED and event.complaint is Complaint.FEVER_RESPIRATORY:
+            # the multi-point trigger compares these with the district's fever-clinic reports
+            call = {"i": event.incident_id, "d": event.district, "t": event.event_time.timestamp()}
+            await fever_calls_topic.send(key=event.district.encode(), value=orjson.dumps(call))
         pipe.observe(Source.DISPATCH, event.event_time.timestamp())
         if event.incident_id is not None:
             await observe_intervals(event, msg.partition)

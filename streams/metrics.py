@@ -139,3 +139,30 @@ ALERTS_FIRING = Gauge(
     ["alertname", "severity"],
     registry=REGISTRY,
 )
+
+# -- fever-clinic surveillance --------------------------------------------------------------------------
+SENTINEL_ALARM = Gauge(
+    "vigil_sentinel_alarm",
+    "1 while a sentinel series alarms on its newest day (scope site or district; entity is its id)",
+    ["scope", "entity", "district", "indicator"],
+    registry=REGISTRY,
+)
+SENTINEL_ESCALATED = Gauge(
+    "vigil_outbreak_escalated",
+    "1 while a district's multi-point outbreak signal (多点触发) is escalated",
+    ["district"],
+    registry=REGISTRY,
+)
+SENTINEL_OVERDUE = Gauge(
+    "vigil_sentinel_reports_overdue",
+    "Days a sentinel site has not reported past their deadline (within the lookback)",
+    ["site", "district"],
+    registry=REGISTRY,
+)
+SENTINEL_CORRECTIONS = Counter(
+    "vigil_sentinel_report_corrections",
+    "Reports for a site-day already reported: correction (applied, detectors recomputed) or stale "
+    "(submitted before the one applied; counted, not applied)",
+    ["outcome"],
+    registry=REGISTRY,
+)

@@ -136,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     iv.add_argument("--json", action="store_true", help="print JSON (default: a readable table)")
 
+    from vigil.detect_cli import configure as configure_detect
+
+    configure_detect(
+        sub.add_parser(
+            "detect", help="aberration detection (EARS, EWMA, CUSUM, moving percentile) on a date,count CSV"
+        )
+    )
+
+    from vigil.evaluate_cli import add_arguments as configure_evaluate
+
+    configure_evaluate(
+        sub.add_parser(
+            "evaluate", help="backtest the detectors on simulated outbreaks: sensitivity, false alarms, delay"
+        )
+    )
+
     demo = sub.add_parser(
         "demo", help="the whole pipeline on the local broker: broker, topics, worker, simulator"
     )
@@ -208,6 +224,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from vigil.offline import intervals_command
 
         return intervals_command(args.input, args.per_incident, args.group_by, args.json)
+    if args.command == "detect":
+        from vigil.detect_cli import detect_command
+
+        return detect_command(args)
+    if args.command == "evaluate":
+        from vigil.evaluate_cli import evaluate_command
+
+        return evaluate_command(args, settings)
     if args.command == "demo":
         from vigil.demo import run_demo
 

@@ -318,7 +318,19 @@ class Topics:
     @property
     def sentinel(self) -> TopicSpec:
         return TopicSpec(
-            f"{self.namespace}.sentinel", self.partitions, "site", "fever-clinic sentinel reports"
+            f"{self.namespace}.sentinel",
+            self.partitions,
+            "district",
+            "fever-clinic sentinel reports (by district: the multi-point trigger needs its sites together)",
+        )
+
+    @property
+    def fever_calls(self) -> TopicSpec:
+        return TopicSpec(
+            f"{self.namespace}.fever-calls-by-district",
+            self.partitions,
+            "district",
+            "internal: fever/respiratory 120 calls repartitioned by district, co-partitioned with sentinel",
         )
 
     @property
@@ -339,6 +351,7 @@ class Topics:
             self.fleet,
             self.intervals,
             self.sentinel,
+            self.fever_calls,
             self.beds,
             self.alerts,
             self.deadletter,
@@ -357,7 +370,7 @@ def partition_key(event: Event) -> str:
         assert key is not None  # guaranteed by DispatchEvent._stage_fields
         return key
     if isinstance(event, SentinelReport):
-        return event.site
+        return event.district
     return event.hospital
 
 

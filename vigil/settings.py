@@ -8,6 +8,7 @@ field and the fix, because an operator at 3 a.m. should not have to read a trace
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,10 +20,11 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from vigil.detectors.base import Method
 from vigil.errors import describe
 
 SETTINGS_FILE_ENV = "VIGIL_SETTINGS_FILE"
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 
 
 def _default_cache_dir() -> Path:
@@ -37,6 +39,19 @@ def _default_state_dir() -> Path:
 
 class SettingsError(ValueError):
     """A setting is wrong; the message names the field and how to fix it."""
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """``2026-01-05:2026-02-20`` -> (start, end), both inclusive."""
+    start, sep, end = text.partition(":")
+    fix = f"'{text}' is not START:END with ISO dates, START <= END; write e.g. 2026-01-05:2026-02-20"
+    try:
+        first, last = date.fromisoformat(start.strip()), date.fromisoformat(end.strip())
+    except ValueError:
+        raise ValueError(fix) from None
+    if not sep or last < first:
+        raise ValueError(fix)
+    return first, last
 
 
 class Settings(BaseSettings):
@@ -91,6 +106,52 @@ class Settings(BaseSettings):
     )
     offload_limit_s: float = Field(default=1800, gt=0, description="Hospital offload alert limit (30 min).")
 
+    # -- fever-clinic surveillance ---------------------------------------------------------------------
+    surveillance_methods: list[Method] = Field(
+        default_factory=lambda: [Method.EWMA],
+        description="Detectors run on every sentinel series (ears-c1, ears-c2, ears-c3, ewma, cusum, "
+        "moving-percentile); a series alarms when any of them does. Default: ESSENCE's EWMA.",
+    )
+    surveillance_alpha: float | None = Field(
+        default=0.001,
+        gt=0,
+        lt=1,
+        description="EARS/EWMA false-alarm probability per step; empty: each method's own default "
+        "(EARS 0.001, EWMA 0.01). 0.001 keeps a quiet 20-site city near 2.5 alarm-days per site-year.",
+    )
+    surveillance_min_sigma: float = Field(default=0.0, ge=0, description="Floor of the baseline sd.")
+    surveillance_min_count: int = Field(
+        default=5, ge=0, description="No alarm on a count indicator while the day's count is below this."
+    )
+    surveillance_exclude: list[str] = Field(
+        default_factory=list,
+        description="Baseline periods to leave out (a known outbreak), as START:END ISO dates, inclusive.",
+    )
+    escalation_min_sites: int = Field(
+        default=2, ge=1, description="K: sites of one district alarming within the window that escalate."
+    )
+    escalation_window_days: int = Field(default=3, ge=1, le=28, description="W: the escalation window.")
+    escalation_hold_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        description="An escalation stays until the rule has not held for this many days.",
+    )
+    call_rise_method: Method = Field(
+        default=Method.EARS_C2, description="Detector of a rise in a district's fever/respiratory 120 calls."
+    )
+    call_rise_alpha: float = Field(default=0.01, gt=0, lt=1)
+    call_rise_min_count: int = Field(default=3, ge=0, description="Fewest calls in a day that can be a rise.")
+    report_deadline_h: float = Field(
+        default=36,
+        gt=0,
+        le=240,
+        description="Hours after the start of its day a report is due (36: noon next day).",
+    )
+    report_lookback_days: int = Field(
+        default=7, ge=1, le=90, description="Missing reports older than this are no longer listed."
+    )
+
     # -- local observability (demo) -----------------------------------------------------------------------
     prometheus_port: int = Field(default=9090, ge=1024, le=65535, description="Local Prometheus (demo).")
     alertmanager_port: int = Field(default=9093, ge=1024, le=65535, description="Local Alertmanager (demo).")
@@ -110,6 +171,13 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"'{part}' is not host:port; write e.g. VIGIL_KAFKA_BOOTSTRAP=kafka1:9092,kafka2:9092"
                 )
+        return value
+
+    @field_validator("surveillance_exclude")
+    @classmethod
+    def _check_exclude(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_period(item)
         return value
 
     @property

@@ -30,6 +30,10 @@ METRICS: dict[str, frozenset[str]] = {
     "vigil_event_rate_per_second": frozenset({"source"}),
     "vigil_event_time_seconds": frozenset({"source"}),
     "vigil_agent_crashes_total": frozenset({"agent"}),
+    "vigil_sentinel_alarm": frozenset({"scope", "entity", "district", "indicator"}),
+    "vigil_outbreak_escalated": frozenset({"district"}),
+    "vigil_sentinel_reports_overdue": frozenset({"site", "district"}),
+    "vigil_sentinel_report_corrections_total": frozenset({"outcome"}),
 }
 SOURCES = ("dispatch", "sentinel", "beds")
 STATUSES = ("available", "dispatched", "at_hospital", "out_of_service")
