@@ -177,7 +177,8 @@ def register(pipe: Pipeline) -> None:
         book = AlertBook("surveillance")
         book.active = {fp: AlertRecord.model_validate(r) for fp, r in state["active"].items()}
         newest = max((d for days in sites.values() if (d := newest_day(days)) is not None), default=None)
-        if newest is None:
+        if newest is None:  # fever calls but no sentinel report yet: nothing to alert on
+            district_table.set(district, state, partition)
             return
         records = book.reconcile(
             "district", district, conditions(district, state, sites), sentinel_alerts.day_start(newest, tz)
