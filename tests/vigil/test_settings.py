@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,30 @@ def test_yaml_file_and_its_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "missing.yaml")
     monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "expected"),
+    [
+        ("VIGIL_SURVEILLANCE_METHODS", '["ears"]', "surveillance_methods[0]: Input should be 'ears-c1'"),
+        ("VIGIL_SURVEILLANCE_EXCLUDE", '["2026-01-05"]', "write e.g. 2026-01-05:2026-02-20"),
+        ("VIGIL_SURVEILLANCE_EXCLUDE", '["2026-02-01:2026-01-01"]', "START <= END"),
+        ("VIGIL_SURVEILLANCE_ALPHA", "1.5", "surveillance_alpha"),
+    ],
+)
+def test_bad_surveillance_settings_name_the_field_and_the_fix(
+    monkeypatch: pytest.MonkeyPatch, var: str, value: str, expected: str
+) -> None:
+    monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError, match=r"(?s).*" + re.escape(expected)):
+        load_settings()
+
+
+def test_surveillance_settings_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)  # an earlier test's YAML must not leak in
+    monkeypatch.setenv("VIGIL_SURVEILLANCE_METHODS", '["ears-c2", "ewma"]')
+    monkeypatch.setenv("VIGIL_SURVEILLANCE_EXCLUDE", '["2026-01-05:2026-02-20"]')
+    s = load_settings()
+    assert [m.value for m in s.surveillance_methods] == ["ears-c2", "ewma"]
+    assert s.surveillance_exclude == ["2026-01-05:2026-02-20"]
