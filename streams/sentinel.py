@@ -298,7 +298,7 @@ def register(pipe: Pipeline) -> None:
         now = max(pipe.watermarks.values(), default=0.0)
         if not owned or not now or not all(pipe.caught_up(spec.name, p) for p in owned):
             return
-        holding: dict[str, Condition] = {}
+        holding: list[Condition] = []
         for site, record in site_table.items():
             days = record["days"]
             if not days:
@@ -309,14 +309,10 @@ def register(pipe: Pipeline) -> None:
             overdue = sentinel_days.overdue(days, site, since, now, deadline, settings.report_lookback_days)
             SENTINEL_OVERDUE.labels(site, record["district"]).set(len(overdue))
             if overdue:
-                c = sentinel_alerts.missing(site, site_names.get(site, site), record["district"], overdue, tz)
-                holding[c.fingerprint] = c
-        at = datetime.fromtimestamp(now, tz)
-        records = [r for c in holding.values() if (r := completeness.fire(c)) is not None]
-        for fp in [fp for fp in completeness.active if fp not in holding]:
-            if (resolved := completeness.resolve(fp, at)) is not None:
-                records.append(resolved)
-        await pipe.alerts.publish(records)
+                holding.append(
+                    sentinel_alerts.missing(site, site_names.get(site, site), record["district"], overdue, tz)
+                )
+        await pipe.alerts.publish(completeness.reconcile_all(holding, datetime.fromtimestamp(now, tz)))
 
     @pipe.app.page("/surveillance")
     async def surveillance_page(web: Any, request: Any) -> Any:

@@ -7,6 +7,7 @@ it resolves — in the single form of ``vigil.contracts.AlertRecord``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -180,9 +181,18 @@ class AlertBook:
 
     def reconcile(self, label: str, value: str, holding: list[Condition], at: datetime) -> list[AlertRecord]:
         """Make the alerts whose ``label`` is ``value`` (e.g. one incident's) match ``holding`` at ``at``."""
+        return self._reconcile(holding, at, lambda r: r.labels.get(label) == value)
+
+    def reconcile_all(self, holding: list[Condition], at: datetime) -> list[AlertRecord]:
+        """Make every alert of this book match ``holding`` at ``at``."""
+        return self._reconcile(holding, at, lambda r: True)
+
+    def _reconcile(
+        self, holding: list[Condition], at: datetime, in_scope: Callable[[AlertRecord], bool]
+    ) -> list[AlertRecord]:
         out = [r for c in holding if (r := self.fire(c)) is not None]
         now_true = {c.fingerprint for c in holding}
-        scope = [fp for fp, r in self.active.items() if r.labels.get(label) == value]
+        scope = [fp for fp, r in self.active.items() if in_scope(r)]
         for fp in [fp for fp in scope if fp not in now_true]:
             resolved = self.resolve(fp, at)
             if resolved is not None:
