@@ -285,7 +285,7 @@ def register(pipe: Pipeline) -> None:
         """Overdue reports (in event time, once every owned sentinel partition is read) and the gauges."""
         assert pipe.alerts is not None
         owned = pipe.owned(spec.name)
-        for gauge in (SENTINEL_ALARM, SENTINEL_ESCALATED, SENTINEL_OVERDUE):
+        for gauge in (SENTINEL_ALARM, SENTINEL_ESCALATED):
             gauge.clear()
         for district, state in district_table.items():
             for r in state["active"].values():
@@ -297,7 +297,8 @@ def register(pipe: Pipeline) -> None:
                     SENTINEL_ESCALATED.labels(district).set(1)
         now = max(pipe.watermarks.values(), default=0.0)
         if not owned or not now or not all(pipe.caught_up(spec.name, p) for p in owned):
-            return
+            return  # the overdue gauge keeps its last value while the partitions are being read
+        SENTINEL_OVERDUE.clear()
         holding: list[Condition] = []
         for site, record in site_table.items():
             days = record["days"]
