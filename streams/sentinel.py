@@ -296,7 +296,10 @@ def register(pipe: Pipeline) -> None:
                 elif r["alertname"] == sentinel_alerts.ESCALATED:
                     SENTINEL_ESCALATED.labels(district).set(1)
         now = max(pipe.watermarks.values(), default=0.0)
-        if not owned or not now or not all(pipe.caught_up(spec.name, p) for p in owned):
+        if not owned:
+            SENTINEL_OVERDUE.clear()
+            return
+        if not now or not all(pipe.caught_up(spec.name, p) for p in owned):
             return  # the overdue gauge keeps its last value while the partitions are being read
         SENTINEL_OVERDUE.clear()
         holding: list[Condition] = []
