@@ -25,6 +25,13 @@ SHARED = REPO.parent / "shared"
 TEST_KAFKA_PORT = int(os.environ.get("VIGIL_TEST_KAFKA_PORT", "29092"))
 
 
+@pytest.fixture(autouse=True)
+def _no_settings_file_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_settings(file)`` exports VIGIL_SETTINGS_FILE on purpose (the demo's children inherit it); in
+    tests that would carry one test's YAML into the next, so every test starts without it."""
+    monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

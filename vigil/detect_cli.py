@@ -18,6 +18,7 @@ from pathlib import Path
 
 from vigil.detectors import run
 from vigil.detectors.base import Method, Params, Step
+from vigil.settings import parse_period
 
 DATE_COLUMNS = ("date", "t")  # `t` is what R's surveillance package writes
 MISSING = ("", "NA")
@@ -30,16 +31,11 @@ class InputError(ValueError):
 
 
 def date_range(text: str) -> tuple[date, date]:
-    """``START:END``, inclusive ISO dates."""
-    start, sep, end = text.partition(":")
+    """``START:END``, inclusive ISO dates (the same rule as the ``surveillance_exclude`` setting)."""
     try:
-        if not sep:
-            raise ValueError(text)
-        return date.fromisoformat(start.strip()), date.fromisoformat(end.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not START:END; write inclusive ISO dates, e.g. 2020-01-06:2020-02-16"
-        ) from None
+        return parse_period(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

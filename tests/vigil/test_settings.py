@@ -43,7 +43,6 @@ def test_bad_env_names_field_and_fix(
 
 
 def test_yaml_file_and_its_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)
     good = tmp_path / "vigil.yaml"
     good.write_text("namespace: drill\npartitions: 2\n")
     s = load_settings(good)
@@ -57,7 +56,6 @@ def test_yaml_file_and_its_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     )
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "missing.yaml")
-    monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)
 
 
 @pytest.mark.parametrize(
@@ -72,14 +70,12 @@ def test_yaml_file_and_its_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_bad_surveillance_settings_name_the_field_and_the_fix(
     monkeypatch: pytest.MonkeyPatch, var: str, value: str, expected: str
 ) -> None:
-    monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)
     monkeypatch.setenv(var, value)
     with pytest.raises(SettingsError, match=r"(?s).*" + re.escape(expected)):
         load_settings()
 
 
 def test_surveillance_settings_parse(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)  # an earlier test's YAML must not leak in
     monkeypatch.setenv("VIGIL_SURVEILLANCE_METHODS", '["ears-c2", "ewma"]')
     monkeypatch.setenv("VIGIL_SURVEILLANCE_EXCLUDE", '["2026-01-05:2026-02-20"]')
     s = load_settings()
