@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import orjson
+from aiokafka.partitioner import DefaultPartitioner
 
 from streams.metrics import (
     EVENTS_CONSUMED,
@@ -277,6 +278,13 @@ def register(pipe: Pipeline) -> None:
     async def sentinel(stream: Any) -> None:
         await pipe.consume("sentinel", Source.SENTINEL, stream, handle)
 
+    partitioner = DefaultPartitioner()
+    all_partitions = list(range(spec.partitions))
+
+    def partition_of(district: str) -> int:
+        """The sentinel partition of a district's reports (Kafka's default partitioner, as producers use)."""
+        return int(partitioner(district.encode(), all_partitions, all_partitions))
+
     def deadline(day: date) -> float:
         return (sentinel_alerts.day_start(day, tz) + timedelta(hours=settings.report_deadline_h)).timestamp()
 
@@ -303,19 +311,25 @@ def register(pipe: Pipeline) -> None:
             return  # the overdue gauge keeps its last value while the partitions are being read
         SENTINEL_OVERDUE.clear()
         holding: list[Condition] = []
-        for site, record in site_table.items():
-            days = record["days"]
-            if not days:
-                continue
-            since = max(
-                date.fromisoformat(min(days)), datetime.fromtimestamp(now, tz).date() - timedelta(days=90)
-            )
-            overdue = sentinel_days.overdue(days, site, since, now, deadline, settings.report_lookback_days)
-            SENTINEL_OVERDUE.labels(site, record["district"]).set(len(overdue))
-            if overdue:
-                holding.append(
-                    sentinel_alerts.missing(site, site_names.get(site, site), record["district"], overdue, tz)
-                )
+        records = dict(site_table.items())
+        firsts = [min(r["days"]) for r in records.values() if r["days"]]
+        if firsts:
+            # a city site that never reported is expected from the first day any site here reported
+            stream_start = date.fromisoformat(min(firsts))
+            horizon = datetime.fromtimestamp(now, tz).date() - timedelta(days=90)
+            expected = {
+                s.id: s.district for s in pipe.city.sentinel_sites if partition_of(s.district) in owned
+            }
+            expected.update({site: r["district"] for site, r in records.items()})
+            for site, district in sorted(expected.items()):
+                days = records[site]["days"] if site in records else {}
+                since = max(date.fromisoformat(min(days)) if days else stream_start, horizon)
+                overdue = sentinel_days.overdue(days, site, since, now, deadline)
+                listed = sentinel_days.newest(overdue, settings.report_lookback_days)
+                SENTINEL_OVERDUE.labels(site, district).set(len(listed))
+                if overdue:
+                    name = site_names.get(site, site)
+                    holding.append(sentinel_alerts.missing(site, name, district, overdue, listed, tz))
         await pipe.alerts.publish(completeness.reconcile_all(holding, datetime.fromtimestamp(now, tz)))
 
     @pipe.app.page("/surveillance")

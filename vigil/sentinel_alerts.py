@@ -93,17 +93,22 @@ def escalated(esc: Escalation, name_zh: str, min_sites: int, window_days: int, t
     )
 
 
-def missing(site: str, name_zh: str, district: str, overdue: Sequence[Missing], tz: tzinfo) -> Condition:
-    first = overdue[0]
-    days = ", ".join(m.day.isoformat() for m in overdue)
-    due = datetime.fromtimestamp(first.deadline, tz)
+def missing(
+    site: str, name_zh: str, district: str, overdue: Sequence[Missing], listed: Sequence[Missing], tz: tzinfo
+) -> Condition:
+    """``overdue``: every missing day (the alert starts at the first one's deadline, whenever it is checked);
+    ``listed``: the recent ones named in the text."""
+    due = datetime.fromtimestamp(overdue[0].deadline, tz)
+    days = ", ".join(m.day.isoformat() for m in listed)
+    more_zh = f"等共 {len(overdue)} 天" if len(overdue) > len(listed) else ""
+    more_en = f" and {len(overdue) - len(listed)} earlier days" if len(overdue) > len(listed) else ""
     return Condition(
         MISSING,
         {"site": site, "district": district},
         Severity.WARNING,
         due,
-        f"{name_zh} 未按时报告（{days}，截止 {due:%m-%d %H:%M}）；缺报不等于零病例",
-        f"Sentinel site {site} has not reported for {days} (due {due:%Y-%m-%d %H:%M}); "
+        f"{name_zh} 未按时报告（{days}{more_zh}，最早截止 {due:%m-%d %H:%M}）；缺报不等于零病例",
+        f"Sentinel site {site} has not reported for {days}{more_en} (first due {due:%Y-%m-%d %H:%M}); "
         "a missing report is not zero cases",
-        {"days": days, "deadline": due.isoformat()},
+        {"days": days, "missing_days": str(len(overdue)), "deadline": due.isoformat()},
     )

@@ -9,7 +9,7 @@ A day without a report is missing — ``None`` in every series — never zero ca
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -115,22 +115,22 @@ class Missing:
 
 
 def overdue(
-    days: Mapping[str, DayRecord],
-    site: str,
-    since: date,
-    now: float,
-    deadline_of: Any,
-    lookback_days: int,
+    days: Mapping[str, DayRecord], site: str, since: date, now: float, deadline_of: Callable[[date], float]
 ) -> list[Missing]:
-    """Days from ``since`` whose deadline (``deadline_of(day)``, unix s) is before ``now`` and that have no
-    report, looking back at most ``lookback_days`` from the newest overdue day."""
+    """Days from ``since`` whose deadline (``deadline_of(day)``, unix s) is not after ``now`` and that have
+    no report, oldest first."""
     out: list[Missing] = []
     day = since
     while deadline_of(day) <= now:
         if day.isoformat() not in days:
             out.append(Missing(site, day, deadline_of(day)))
         day += timedelta(days=1)
-    if out:
-        newest = out[-1].day
-        out = [m for m in out if (newest - m.day).days < lookback_days]
     return out
+
+
+def newest(missing: Sequence[Missing], lookback_days: int) -> list[Missing]:
+    """The missing days within ``lookback_days`` of the newest one: what a desk can still chase."""
+    if not missing:
+        return []
+    last = missing[-1].day
+    return [m for m in missing if (last - m.day).days < lookback_days]

@@ -25,7 +25,7 @@ from producers.sim.surge import Outbreak
 from producers.sink import KafkaSink
 from tests.conftest import launch_worker
 from tests.support.kafka import read_topics_async
-from tests.support.metrics import total, wait_until
+from tests.support.metrics import Samples, scrape, total, values, wait_until
 from vigil.city import load_city
 from vigil.contracts import Complaint, DispatchEvent, EventType, Priority, SentinelReport, Topics
 from vigil.detectors import run
@@ -44,6 +44,7 @@ DISTRICT = "dongcheng"
 OUTBREAK_SITES = tuple(s.id for s in CITY.sentinel_sites if s.district == DISTRICT)
 MISSING_SITE, MISSING_DAY = "thc-beiyuan", FIRST_DAY + timedelta(days=52)
 CORRECTED_SITE, CORRECTED_DAY = "chc-xicheng-1", FIRST_DAY + timedelta(days=35)
+SILENT_SITE = "thc-liuji"  # never reports at all: the only site of its district
 
 # the worker is told these settings explicitly, and the ground truth below uses the same literals
 METHODS = (Method.EWMA,)
@@ -67,6 +68,7 @@ def scenario(outbreak: bool) -> list[SentinelReport]:
     surges = [Outbreak(OUTBREAK_SITES, OUTBREAK_DAY, peak_factor=3.0, ramp_days=1, plateau_days=6)]
     out = list(reports(CITY, START, START + timedelta(days=DAYS - 1), 120, surges if outbreak else []))
     out = [r for r in out if not (r.site == MISSING_SITE and r.period_day == MISSING_DAY)]
+    out = [r for r in out if r.site != SILENT_SITE]
     if outbreak:
         original = next(r for r in out if r.site == CORRECTED_SITE and r.period_day == CORRECTED_DAY)
         out.append(
@@ -143,7 +145,7 @@ def get_json(url: str) -> Any:
 
 def run_stream(
     kafka: str, tmp_path: Path, sent: list[SentinelReport], restart_at: datetime | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Samples]:
     namespace = f"surv{time.time_ns() % 10**10}"
     topics = Topics(namespace, 4)
     parts = (
@@ -176,13 +178,14 @@ def run_stream(
             wait_until(worker.metrics_url, lambda s, n=n: seen(s) >= n, 240, f"{n} reports")
             time.sleep(8)  # a completeness check or two (every 5 s) once caught up
             state = get_json(f"http://127.0.0.1:{worker.port}/surveillance")
+            samples = scrape(worker.metrics_url)
             worker.stop()
             worker = None
     finally:
         if worker is not None:
             worker.stop()
     values = (asyncio.run(read_topics_async(kafka, [topics.alerts.name])))[topics.alerts.name]
-    return state, [orjson.loads(v) for v in values]
+    return state, [orjson.loads(v) for v in values], samples
 
 
 def check(state: list[dict[str, Any]], sent: list[SentinelReport]) -> dict[str, list[date]]:
@@ -196,6 +199,9 @@ def check(state: list[dict[str, Any]], sent: list[SentinelReport]) -> dict[str, 
     starts: dict[str, list[date]] = {}
     for district in sorted({s.district for s in CITY.sentinel_sites}):
         sites = sorted(s.id for s in CITY.sentinel_sites if s.district == district)
+        if not any(site in per_site for site in sites):
+            assert district not in by_district  # no report, no series
+            continue
         got = by_district[district]["alarms"]
         site_days: dict[str, set[date]] = {}
         for site in sites:
@@ -220,7 +226,7 @@ def test_outbreak_at_two_sites_escalates_on_the_expected_day_across_a_restart(
     kafka: str, tmp_path: Path
 ) -> None:
     sent = scenario(outbreak=True)
-    state, alerts = run_stream(kafka, tmp_path, sent, RESTART_AT)
+    state, alerts, samples = run_stream(kafka, tmp_path, sent, RESTART_AT)
     starts = check(state, sent)
 
     # the outbreak is seen at both sites from its first days, and the district escalates once, that day
@@ -242,16 +248,31 @@ def test_outbreak_at_two_sites_escalates_on_the_expected_day_across_a_restart(
     assert all("期望" in a["summary_zh"] and "expected" in a["summary_en"] for a in site_alerts)
 
     # the missing report raises a completeness alert naming the day; the corrected day used the correction
-    missing = firing(alerts, "SentinelReportMissing")
-    assert [(a["labels"]["site"], a["annotations"]["days"]) for a in missing] == [
-        (MISSING_SITE, MISSING_DAY.isoformat())
-    ]
+    missing = [a for a in firing(alerts, "SentinelReportMissing") if a["labels"]["site"] == MISSING_SITE]
+    assert [a["annotations"]["days"] for a in missing] == [MISSING_DAY.isoformat()]
     assert "缺报不等于零病例" in missing[0]["summary_zh"]
+    # a city site that never reported is missing from the first day: its alert starts at that day's deadline
+    # (once per worker: the completeness book is not kept across a restart), and at the end its newest 7
+    # overdue days are counted
+    silent = [a for a in firing(alerts, "SentinelReportMissing") if a["labels"]["site"] == SILENT_SITE]
+    first_deadline = datetime.combine(FIRST_DAY, datetime.min.time(), TZ) + timedelta(hours=36)
+    assert silent and {datetime.fromisoformat(a["starts_at"]) for a in silent} == {first_deadline}
+    now = max(r.submitted_at for r in sent)
+    overdue_days = sum(
+        1
+        for i in range(DAYS + 1)
+        if datetime.combine(FIRST_DAY + timedelta(days=i), datetime.min.time(), TZ) + timedelta(hours=36)
+        <= now
+    )
+    assert overdue_days > 7
+    overdue = values(samples, "vigil_sentinel_reports_overdue", "site")
+    assert overdue[(SILENT_SITE,)] == 7 and overdue[(MISSING_SITE,)] == 1
+    assert {site for (site,), n in overdue.items() if n} == {SILENT_SITE, MISSING_SITE}
 
 
 def test_quiet_city_raises_no_outbreak_alert(kafka: str, tmp_path: Path) -> None:
     sent = scenario(outbreak=False)
-    state, alerts = run_stream(kafka, tmp_path, sent, None)
+    state, alerts, _ = run_stream(kafka, tmp_path, sent, None)
     starts = check(state, sent)
     assert all(not s for s in starts.values()), starts
     assert firing(alerts, "OutbreakSignalEscalated") == []

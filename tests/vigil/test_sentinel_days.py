@@ -13,6 +13,7 @@ from vigil.sentinel_days import (
     Outcome,
     apply,
     district_series,
+    newest,
     overdue,
     prune,
     site_series,
@@ -110,10 +111,11 @@ def test_overdue_lists_unreported_days_past_their_deadline_only() -> None:
 
     # now: noon of D0+4 plus a minute: days D0+1 and D0+3 are overdue, D0+4 is not due yet
     now = deadline(D0 + timedelta(days=3)) + 60
-    missing = overdue(days, "thc-a", D0, now, deadline, lookback_days=7)
+    missing = overdue(days, "thc-a", D0, now, deadline)
     assert [m.day for m in missing] == [D0 + timedelta(days=1), D0 + timedelta(days=3)]
     assert missing[0].deadline == deadline(D0 + timedelta(days=1))
-    # a short lookback keeps only the newest
-    assert [m.day for m in overdue(days, "thc-a", D0, now, deadline, lookback_days=1)] == [
+    assert newest(missing, 7) == missing
+    assert [m.day for m in newest(missing, 1)] == [
         D0 + timedelta(days=3)
-    ]
+    ]  # a short lookback keeps the newest
+    assert newest([], 7) == []
