@@ -149,7 +149,10 @@ class Settings(BaseSettings):
         description="Hours after the start of its day a report is due (36: noon next day).",
     )
     report_lookback_days: int = Field(
-        default=7, ge=1, le=90, description="Missing reports older than this are no longer listed."
+        default=7,
+        ge=1,
+        le=90,
+        description="Alerts and the overdue gauge list the missing days within this many days of the newest.",
     )
 
     # -- local observability (demo) -----------------------------------------------------------------------
