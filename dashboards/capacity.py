@@ -5,7 +5,15 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard
 
 from dashboards.names import with_names
-from dashboards.panels import OCCUPANCY_STEPS, bars, base, big_number, matrix, row, trend
+from dashboards.panels import (
+    OCCUPANCY_STEPS,
+    base,
+    big_number,
+    matrix,
+    row,
+    trend,
+    ward_occupancy_by_hospital,
+)
 
 UID = "vigil-capacity"
 TITLE = "床位容量子驾驶舱 / Capacity Cockpit"
@@ -77,21 +85,7 @@ def build() -> dashboard.Dashboard:
                 steps=((None, "red"), (1, "orange"), (3, "transparent")),
             )
         )
-        .with_panel(
-            bars(
-                "各医院 ICU 使用率 / ICU occupancy by hospital",
-                with_names(
-                    'sum by (hospital) (vigil_beds_occupied{ward="icu"})'
-                    ' / sum by (hospital) (vigil_beds_total{ward="icu"} > 0)',
-                    "hospital",
-                ),
-                "{{name_zh}}",
-                unit="percentunit",
-                width=12,
-                steps=OCCUPANCY_STEPS,
-                maximum=1,
-            )
-        )
+        .with_panel(ward_occupancy_by_hospital("各医院 ICU 使用率 / ICU occupancy by hospital", "icu"))
         .with_panel(
             trend(
                 "各病区使用率 / Occupancy by ward type",

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
-from dashboards.names import with_names
-from dashboards.panels import OCCUPANCY_STEPS, bars, base, big_number, row, trend
+from dashboards.panels import bars, base, big_number, row, trend, ward_occupancy_by_hospital
 
 UID = "vigil-epidemic"
 TITLE = "疫情子驾驶舱 / Epidemic Cockpit"
@@ -128,21 +127,7 @@ def build() -> dashboard.Dashboard:
             )
         )
         .with_row(row("隔离床位 / Isolation beds"))
-        .with_panel(
-            bars(
-                "隔离病区使用率 / Isolation ward occupancy",
-                with_names(
-                    'sum by (hospital) (vigil_beds_occupied{ward="isolation"})'
-                    ' / sum by (hospital) (vigil_beds_total{ward="isolation"} > 0)',
-                    "hospital",
-                ),
-                "{{name_zh}}",
-                unit="percentunit",
-                width=12,
-                steps=OCCUPANCY_STEPS,
-                maximum=1,
-            )
-        )
+        .with_panel(ward_occupancy_by_hospital("隔离病区使用率 / Isolation ward occupancy", "isolation"))
         .with_panel(
             trend(
                 "隔离空床 / Free isolation beds",

@@ -29,6 +29,8 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from dashboards.names import with_names
+
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 Steps = Sequence[tuple[float | None, str]]
 OCCUPANCY_STEPS: Steps = ((None, "green"), (0.85, "orange"), (0.95, "red"))
@@ -142,6 +144,23 @@ def bars(
     if maximum is not None:
         panel = panel.max(maximum)
     return panel.description(description) if description else panel
+
+
+def ward_occupancy_by_hospital(title: str, ward: str, width: int = 12) -> bargauge.Panel:
+    """One bar per hospital: occupied over total beds of one ward type (hospitals without it left out)."""
+    expr = (
+        f'sum by (hospital) (vigil_beds_occupied{{ward="{ward}"}})'
+        f' / sum by (hospital) (vigil_beds_total{{ward="{ward}"}} > 0)'
+    )
+    return bars(
+        title,
+        with_names(expr, "hospital"),
+        "{{name_zh}}",
+        unit="percentunit",
+        width=width,
+        steps=OCCUPANCY_STEPS,
+        maximum=1,
+    )
 
 
 def matrix(

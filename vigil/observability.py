@@ -53,6 +53,11 @@ def prometheus(
     home.mkdir(parents=True, exist_ok=True)
     config = home / "prometheus.yml"
     config.write_text(yaml.safe_dump(prometheus_config(worker_targets, alertmanager, interval_s)))
+    return prometheus_process(home, port, config)
+
+
+def prometheus_process(home: Path, port: int, config: Path) -> ManagedProcess:
+    """Prometheus on ``port`` with a prepared config file, its data and log under ``home``."""
     argv = [
         _binary("prometheus"),
         f"--config.file={config}",

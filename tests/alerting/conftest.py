@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 import urllib.parse
@@ -31,7 +30,8 @@ from prometheus_client.registry import Collector
 
 from tests.alerting.contract import REPO, RULES_DIR
 from tests.conftest import free_port
-from vigil.processes import ManagedProcess
+from tests.support.http import get_json
+from vigil import observability
 
 T = TypeVar("T")
 WAIT_S = 30.0
@@ -100,21 +100,6 @@ class FixedCollector(Collector):
             for lbls, value in samples:
                 family.add_metric([lbls[k] for k in labels], value)
             yield family
-
-
-def need(binary: str) -> str:
-    path = shutil.which(binary)
-    if path is None:
-        pytest.fail(
-            f"{binary} is not installed: run `bash scripts/setup.sh` (Debian packages prometheus, "
-            "prometheus-alertmanager)"
-        )
-    return path
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return json.loads(resp.read())
 
 
 def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S) -> T:
@@ -203,18 +188,7 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> 
     config = home / "alertmanager.yml"
     config.write_text(yaml.safe_dump(alertmanager_config(webhook.url), allow_unicode=True))
     port = free_port()
-    process = ManagedProcess(
-        "alertmanager",
-        [
-            need("prometheus-alertmanager"),
-            f"--config.file={config}",
-            f"--storage.path={home / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        home / "alertmanager.log",
-        f"http://127.0.0.1:{port}/-/ready",
-    ).start(WAIT_S)
+    process = observability.alertmanager(home, port, config).start(WAIT_S)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -241,17 +215,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, served: str, alertmanag
     config = home / "prometheus.yml"
     am = alertmanager.removeprefix("http://")
     config.write_text(yaml.safe_dump(prometheus_config(served, f"127.0.0.1:{port}", am)))
-    process = ManagedProcess(
-        "prometheus",
-        [
-            need("prometheus"),
-            f"--config.file={config}",
-            f"--storage.tsdb.path={home / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        home / "prometheus.log",
-        f"http://127.0.0.1:{port}/-/ready",
-    ).start(WAIT_S)
+    process = observability.prometheus_process(home, port, config).start(WAIT_S)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

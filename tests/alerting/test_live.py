@@ -21,6 +21,7 @@ import pytest
 from producers.sink import KafkaSink
 from tests.alerting.contract import rule_groups
 from tests.conftest import free_port, launch_worker
+from tests.support.http import get_json
 from vigil import observability
 from vigil.city import load_city
 from vigil.contracts import DispatchEvent, EventType, Priority, Topics
@@ -29,13 +30,8 @@ pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-def get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return json.loads(resp.read())
-
-
 def query(prom: str, expr: str) -> list[dict[str, Any]]:
-    body = get(f"{prom}/api/v1/query?query={urllib.parse.quote(expr)}")
+    body = get_json(f"{prom}/api/v1/query?query={urllib.parse.quote(expr)}")
     assert body["status"] == "success"
     return list(body["data"]["result"])
 
@@ -131,7 +127,7 @@ def test_prometheus_scrapes_the_worker_and_sees_the_true_fleet(stack: dict[str, 
 
 def test_level_zero_rule_is_evaluated_for_exactly_the_empty_district(stack: dict[str, str]) -> None:
     def pending() -> list[dict[str, Any]]:
-        alerts = get(f"{stack['prom']}/api/v1/alerts")["data"]["alerts"]
+        alerts = get_json(f"{stack['prom']}/api/v1/alerts")["data"]["alerts"]
         return [a for a in alerts if a["labels"]["alertname"] == "NoAmbulanceAvailableInDistrict"]
 
     alerts = wait_for(pending)
@@ -162,7 +158,7 @@ def test_alertmanager_routes_a_dispatch_alert_to_the_supervisors(stack: dict[str
     urllib.request.urlopen(request, timeout=5).close()
 
     def routed() -> list[str]:
-        groups = get(f"{stack['am']}/api/v2/alerts/groups")
+        groups = get_json(f"{stack['am']}/api/v2/alerts/groups")
         return [
             g["receiver"]["name"]
             for g in groups
@@ -173,5 +169,5 @@ def test_alertmanager_routes_a_dispatch_alert_to_the_supervisors(stack: dict[str
 
 
 def test_prometheus_loaded_the_repository_rules(stack: dict[str, str]) -> None:
-    rules = get(f"{stack['prom']}/api/v1/rules")["data"]["groups"]
+    rules = get_json(f"{stack['prom']}/api/v1/rules")["data"]["groups"]
     assert {g["name"] for g in rules} == {str(g["name"]) for g in rule_groups()}

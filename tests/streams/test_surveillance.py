@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import urllib.request
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from producers.sim.sentinel import reports
 from producers.sim.surge import Outbreak
 from producers.sink import KafkaSink
 from tests.conftest import launch_worker
+from tests.support.http import get_json
 from tests.support.kafka import read_topics_async
 from tests.support.metrics import Samples, scrape, total, values, wait_until
 from vigil.city import load_city
@@ -138,11 +138,6 @@ def escalation_starts(site_alarm_days: dict[str, set[date]], last: date) -> list
 # -- running it --------------------------------------------------------------------------------
 
 
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        return json.loads(resp.read())
-
-
 def run_stream(
     kafka: str, tmp_path: Path, sent: list[SentinelReport], restart_at: datetime | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Samples]:
@@ -177,7 +172,7 @@ def run_stream(
             n = len(batch)
             wait_until(worker.metrics_url, lambda s, n=n: seen(s) >= n, 240, f"{n} reports")
             time.sleep(8)  # a completeness check or two (every 5 s) once caught up
-            state = get_json(f"http://127.0.0.1:{worker.port}/surveillance")
+            state = get_json(f"http://127.0.0.1:{worker.port}/surveillance", timeout=10)
             samples = scrape(worker.metrics_url)
             worker.stop()
             worker = None
@@ -334,7 +329,9 @@ def test_a_site_alarm_with_a_rise_in_fever_calls_escalates_a_one_site_district(
             worker.metrics_url, lambda s: total(s, "vigil_events_consumed_total") >= n, 240, f"{n} events"
         )
         time.sleep(5)
-        state = {s["district"]: s for s in get_json(f"http://127.0.0.1:{worker.port}/surveillance")}[district]
+        state = {
+            s["district"]: s for s in get_json(f"http://127.0.0.1:{worker.port}/surveillance", timeout=10)
+        }[district]
     finally:
         worker.stop()
     alerts = [
