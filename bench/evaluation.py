@@ -18,9 +18,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vigil.city import load_city  # noqa: E402
-from vigil.evaluation import Scenario, Site, default_grid, evaluate, warmup_days  # noqa: E402
-from vigil.evaluation_report import to_markdown  # noqa: E402
+from vigil.core.city import load_city  # noqa: E402
+from vigil.surveillance.evaluation import Scenario, Site, default_grid, evaluate, warmup_days  # noqa: E402
+from vigil.surveillance.evaluation_report import to_markdown  # noqa: E402
 
 
 def main() -> None:

@@ -26,9 +26,9 @@ from producers.sim import simulate  # noqa: E402
 from producers.sink import KafkaSink  # noqa: E402
 from tests.conftest import launch_worker  # noqa: E402
 from tests.support.metrics import scrape, total  # noqa: E402
-from vigil.admin import ensure_topics  # noqa: E402
-from vigil.city import load_city  # noqa: E402
-from vigil.contracts import Topics  # noqa: E402
+from vigil.core.city import load_city  # noqa: E402
+from vigil.core.contracts import Topics  # noqa: E402
+from vigil.platform.admin import ensure_topics  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:

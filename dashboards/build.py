@@ -16,7 +16,7 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from dashboards import capacity, command_centre, emergency, epidemic, names
-from vigil.city import load_city
+from vigil.core.city import load_city
 
 OUT = Path(__file__).resolve().parent / "json"
 DASHBOARDS: dict[str, Callable[[], Dashboard]] = {

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from vigil.city import City, load_city
+from vigil.core.city import City, load_city
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "alerting" / "rules" / "vigil_city.yml"
 DISTRICT_INFO = "vigil:district_info"
@@ -28,7 +28,7 @@ HOSPITAL_INFO = "vigil:hospital_info"
 GROUP = "vigil-city-names"
 
 
-def render_rules(city: City, source: str = "vigil/cities/default.yaml") -> str:
+def render_rules(city: City, source: str = "vigil/core/cities/default.yaml") -> str:
     """The recording-rule file for ``city`` (deterministic: same city, same bytes)."""
     rules: list[dict[str, object]] = [
         {
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=RULES_FILE, help=f"default: {RULES_FILE}")
     args = parser.parse_args(argv)
     city = load_city(args.city)
-    source = str(args.city) if args.city else "vigil/cities/default.yaml"
+    source = str(args.city) if args.city else "vigil/core/cities/default.yaml"
     args.output.write_text(render_rules(city, source), encoding="utf-8")
     print(args.output)
 

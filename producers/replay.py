@@ -14,7 +14,7 @@ from pathlib import Path
 
 from producers.pacing import Pacer
 from producers.sink import KafkaSink
-from vigil.contracts import InvalidEvent, Routed, dead_letter, encode, parse_object, route_raw
+from vigil.core.contracts import InvalidEvent, Routed, dead_letter, encode, parse_object, route_raw
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from producers.pacing import Pacer
 from producers.replay import replay
 from producers.sim import simulate
 from producers.sink import KafkaSink
-from vigil.admin import ensure_topics, wait_for_broker
-from vigil.city import load_city
-from vigil.contracts import Event, Topics, encode
-from vigil.settings import Settings
+from vigil.core.city import load_city
+from vigil.core.contracts import Event, Topics, encode
+from vigil.core.settings import Settings
+from vigil.platform.admin import ensure_topics, wait_for_broker
 
 
 async def send_events(
@@ -28,7 +28,7 @@ async def send_events(
     """Send events paced at ``speed``; returns counts per topic. Stops early when ``stop`` is set.
 
     ``quiet`` drops the progress lines (the demo prints its own summary from the worker's metrics)."""
-    topics = Topics(settings.namespace, settings.partitions)
+    topics = Topics.from_settings(settings)
     await wait_for_broker(settings.bootstrap_servers)
     await ensure_topics(settings.bootstrap_servers, topics.all(), settings.replication_factor)
     pacer = Pacer(speed)
@@ -81,7 +81,7 @@ def simulate_command(
 
 def replay_command(settings: Settings, path: Path, speed: float) -> int:
     async def _run() -> dict[str, int]:
-        topics = Topics(settings.namespace, settings.partitions)
+        topics = Topics.from_settings(settings)
         await wait_for_broker(settings.bootstrap_servers)
         await ensure_topics(settings.bootstrap_servers, topics.all(), settings.replication_factor)
         async with KafkaSink(settings.bootstrap_servers, topics) as sink:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from vigil.contracts import Event, Topics, encode, partition_key
+from vigil.core.contracts import Event, Topics, encode, event_key
 
 PROGRESS_EVERY_S = 5.0
 
@@ -55,7 +55,7 @@ class KafkaSink:
 
     async def send_event(self, event: Event) -> None:
         topic = self.topics.for_source(event.source).name
-        await self.send_raw(topic, partition_key(event).encode(), encode(event), event.time)
+        await self.send_raw(topic, event_key(event).encode(), encode(event), event.time)
 
     async def send_raw(
         self, topic: str, key: bytes | None, value: bytes, event_time: datetime | None

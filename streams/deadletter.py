@@ -7,7 +7,7 @@ from typing import Any
 import faust
 
 from streams.metrics import DEADLETTER_PUBLISHED, EVENTS_INVALID
-from vigil.contracts import InvalidEvent, dead_letter, encode
+from vigil.core.contracts import InvalidEvent, dead_letter, encode
 
 
 class DeadLetterSink:

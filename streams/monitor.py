@@ -16,12 +16,12 @@ from streams.metrics import (
     EVENTS_CONSUMED,
     INCIDENTS_OPEN,
 )
-from vigil import incidents
-from vigil.contracts import Source
-from vigil.fleet import UnitStatus
+from vigil.core.contracts import Source
+from vigil.dispatch import incidents
+from vigil.dispatch.fleet import UnitStatus
 
 if TYPE_CHECKING:
-    from streams.app import Pipeline
+    from streams.runtime import Pipeline
 
 GAUGE_INTERVAL_S = 1.0
 RATE_WINDOW_S = 5.0

@@ -7,17 +7,17 @@ import logging
 
 import faust
 
-from streams.app import changelog_specs, create_app
-from vigil.admin import ensure_topics, wait_for_broker
-from vigil.contracts import Topics
-from vigil.settings import Settings
+from streams.app import create_app
+from vigil.core.contracts import Topics
+from vigil.core.settings import Settings
+from vigil.platform.admin import ensure_topics, wait_for_broker
 
 log = logging.getLogger(__name__)
 
 
 async def prepare_topics(settings: Settings) -> list[str]:
     await wait_for_broker(settings.bootstrap_servers)
-    specs = Topics(settings.namespace, settings.partitions).all() + changelog_specs(settings)
+    specs = Topics.from_settings(settings).all()
     return await ensure_topics(settings.bootstrap_servers, specs, settings.replication_factor)
 
 

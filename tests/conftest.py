@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.processes import REPO, clean_env
-from vigil.broker import LocalBroker, port_open
-from vigil.processes import ManagedProcess
-from vigil.settings import Settings
+from vigil.core.settings import Settings
+from vigil.platform.broker import LocalBroker, port_open
+from vigil.platform.processes import ManagedProcess
 
 SHARED = REPO.parent / "shared"
 TEST_KAFKA_PORT = int(os.environ.get("VIGIL_TEST_KAFKA_PORT", "29092"))

@@ -15,8 +15,8 @@ from producers.sim.beds import snapshots
 from producers.sim.dispatch import DispatchSim
 from producers.sim.sentinel import reports
 from producers.sim.surge import MassCasualty, Outbreak, Surge, SurgeCall
-from vigil.city import City
-from vigil.contracts import Event
+from vigil.core.city import City
+from vigil.core.contracts import Event
 
 __all__ = ["MassCasualty", "Outbreak", "Surge", "SurgeCall", "simulate"]
 

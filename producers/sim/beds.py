@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from producers.sim.ids import ident
-from producers.sim.random_draws import binomial, derived_rng, poisson
-from vigil.city import City
-from vigil.contracts import BedSnapshot, Ward
+from vigil.core.city import City
+from vigil.core.contracts import BedSnapshot, Ward
+from vigil.core.random_draws import binomial, derived_rng, poisson
 
 TARGET = {
     Ward.GENERAL: 0.80,

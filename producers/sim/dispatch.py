@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 
 from producers.sim.fleet import Fleet, Unit
 from producers.sim.ids import ident
-from producers.sim.random_draws import derived_rng, lognormal_s, weighted
 from producers.sim.surge import Surge
-from vigil.city import City, DistrictType, Hospital
-from vigil.contracts import Complaint, DispatchEvent, EventType, Priority
+from vigil.core.city import City, DistrictType, Hospital
+from vigil.core.contracts import Complaint, DispatchEvent, EventType, Priority
+from vigil.core.random_draws import derived_rng, lognormal_s, weighted
 
 CALLS_PER_1000_PER_DAY = 0.22
 P, C = Priority, Complaint

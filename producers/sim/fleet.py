@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from vigil.city import City, DistrictType
+from vigil.core.city import City, DistrictType
 
 MIN_GAP = timedelta(seconds=1)  # between a unit's cleared and its next unit_notified
 

@@ -9,50 +9,27 @@ one day changes nothing else.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from producers.sim.ids import ident
-from producers.sim.random_draws import binomial, derived_rng, neg_binomial, poisson
 from producers.sim.surge import Outbreak, Surge
-from vigil.city import City, SentinelSite
-from vigil.contracts import LabResults, SentinelReport
+from vigil.core.city import City, SentinelSite
+from vigil.core.contracts import LabResults, SentinelReport
+from vigil.core.random_draws import binomial, derived_rng, poisson
+from vigil.surveillance.clinic_baseline import (
+    ILI_SHARE_OF_FEVER,
+    baseline_counts,
+    expected_visits,
+    fever_share,
+    season,
+)
 
-WEEKDAY_FACTOR = (1.25, 1.05, 1.0, 1.0, 1.0, 0.9, 0.8)  # Monday first: clinics fill after the weekend
-VISITS_SHAPE = 40.0  # negative-binomial shape: day-to-day spread a little wider than Poisson
-ILI_SHARE_OF_FEVER = 0.30
 LAB_DAY_SHARE = 0.3  # share of site-days that come with lab results
 PATHOGENS = {"influenza_a": 0.5, "influenza_b": 0.2, "rsv": 0.15, "sars_cov_2": 0.15}
 SUBMIT_FROM, SUBMIT_WINDOW_S = time(8), 3 * 3600
-
-
-def _season(day: date) -> float:
-    """+1 in mid-January, -1 in mid-July."""
-    return math.cos(2 * math.pi * (day.timetuple().tm_yday - 15) / 365.25)
-
-
-def fever_share(day: date) -> float:
-    return 0.10 + 0.02 * _season(day)
-
-
-def seasonal_visits(day: date) -> float:
-    return 1.0 + 0.15 * _season(day)
-
-
-def expected_visits(mean_daily_visits: float, day: date) -> float:
-    """A site's expected total visits on ``day``: its yearly mean shaped by weekday and season."""
-    return mean_daily_visits * WEEKDAY_FACTOR[day.weekday()] * seasonal_visits(day)
-
-
-def baseline_counts(mean_daily_visits: float, day: date, rng: random.Random) -> tuple[int, int, int]:
-    """Total, fever and ILI visits of one site-day without any outbreak: the first draws of the site-day's
-    RNG, shared with the evaluation harness so detectors are backtested on the simulator's own baseline."""
-    total = neg_binomial(rng, expected_visits(mean_daily_visits, day), VISITS_SHAPE)
-    fever = binomial(rng, total, fever_share(day))
-    return total, fever, binomial(rng, fever, ILI_SHARE_OF_FEVER)
 
 
 def reports(
@@ -87,7 +64,7 @@ def _report(
     submitted += timedelta(seconds=rng.randrange(SUBMIT_WINDOW_S))
     lab = _Lab() if rng.random() < LAB_DAY_SHARE else None
     if lab is not None:
-        lab.test(rng, ili, 0.10 + 0.08 * _season(day), None)
+        lab.test(rng, ili, 0.10 + 0.08 * season(day), None)
     for surge in surges:
         factor = surge.fever_factor(site.id, day)
         if factor > 1:

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from vigil.city import City
-from vigil.contracts import Complaint, Priority
+from vigil.core.city import City
+from vigil.core.contracts import Complaint, Priority
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 from tests.alerting.contract import REPO, RULES_DIR
 from tests.conftest import free_port
 from tests.support.http import get_json
-from vigil import observability
+from vigil.platform import observability
 
 T = TypeVar("T")
 WAIT_S = 30.0

@@ -22,9 +22,9 @@ from producers.sink import KafkaSink
 from tests.alerting.contract import rule_groups
 from tests.conftest import free_port, launch_worker
 from tests.support.http import get_json
-from vigil import observability
-from vigil.city import load_city
-from vigil.contracts import DispatchEvent, EventType, Priority, Topics
+from vigil.core.city import load_city
+from vigil.core.contracts import DispatchEvent, EventType, Priority, Topics
+from vigil.platform import observability
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

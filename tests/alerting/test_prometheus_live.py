@@ -15,7 +15,7 @@ from dashboards.build import DASHBOARDS, model
 from dashboards.names import with_names
 from tests.alerting.conftest import SERVED, Webhook, get_json, instant_query, wait_for
 from tests.alerting.contract import rule_groups
-from vigil.city import load_city
+from vigil.core.city import load_city
 
 
 def active_alerts(prometheus: str) -> list[dict[str, Any]]:

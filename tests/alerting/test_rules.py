@@ -15,8 +15,8 @@ import yaml
 from dashboards.names import RULES_FILE, render_rules
 from streams.metrics import REGISTRY
 from tests.alerting.contract import METRICS, REPO, RULES_DIR, alerts, check_expr, recorded, rules
-from vigil.city import load_city
-from vigil.dispatch_alerts import level_zero
+from vigil.core.city import load_city
+from vigil.dispatch.alerts import level_zero
 
 ALERTING = REPO / "alerting"
 CONFIGS = [ALERTING / "prometheus.yml", ALERTING / "prometheus.local.yml"]

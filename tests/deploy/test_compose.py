@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.alerting.contract import REPO
-from vigil.settings import Settings
+from vigil.core.settings import Settings
 
 SERVICES = {"kafka", "topics", "worker", "simulator", "prometheus", "alertmanager", "grafana"}
 VIGIL_SERVICES = ("topics", "worker", "simulator")
@@ -81,7 +81,7 @@ def test_vigil_environment_names_real_settings(name: str) -> None:
     fields = {f"VIGIL_{field.upper()}": info for field, info in Settings.model_fields.items()}
     env = services()[name]["environment"]
     unknown = {k for k in env if k.startswith("VIGIL_")} - fields.keys()
-    assert not unknown, f"{name}: {sorted(unknown)} are not fields of vigil.settings.Settings"
+    assert not unknown, f"{name}: {sorted(unknown)} are not fields of vigil.core.settings.Settings"
     assert env["VIGIL_KAFKA_BOOTSTRAP"] == "kafka:9092"
     # the values are valid too: the same validation a container would run at start
     settings = Settings(**{k.removeprefix("VIGIL_").lower(): v for k, v in env.items()})

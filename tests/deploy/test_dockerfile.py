@@ -119,11 +119,11 @@ def test_package_data_reaches_the_image() -> None:
     files = context()
     for package, patterns in PYPROJECT["tool"]["setuptools"]["package-data"].items():
         for pattern in patterns:
-            wanted = [f for f in repo_files() if fnmatch.fnmatch(f, f"{package}/{pattern}")]
+            wanted = [f for f in repo_files() if fnmatch.fnmatch(f, f"{package.replace('.', '/')}/{pattern}")]
             assert wanted, f"{package}/{pattern} matches nothing"
             assert set(wanted) <= files, f"left out of the build context: {sorted(set(wanted) - files)}"
     # what the compose services need at run time is package data, not a bind mount into the image
-    assert {"alerting/rules/vigil.yml", "vigil/cities/default.yaml"} <= files
+    assert {"alerting/rules/vigil.yml", "vigil/core/cities/default.yaml"} <= files
 
 
 def test_context_leaves_out_local_state_and_tests() -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from producers.sim import simulate
 from tests.producers.simcheck import START
-from vigil.city import City, load_city
-from vigil.contracts import Event
+from vigil.core.city import City, load_city
+from vigil.core.contracts import Event
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from vigil.contracts import DispatchEvent, Event
+from vigil.core.contracts import DispatchEvent, Event
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 20, 6, 0, tzinfo=TZ)  # a Friday, 06:00 local

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.kafka import read_topics_async
 from tests.support.processes import clean_env, run_vigil
-from vigil.contracts import Topics
+from vigil.core.contracts import Topics
 
 pytestmark = pytest.mark.integration
 

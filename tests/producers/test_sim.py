@@ -12,8 +12,8 @@ import pytest
 
 from producers.sim import simulate
 from tests.producers.simcheck import START, TZ, dispatch
-from vigil.city import City
-from vigil.contracts import BedSnapshot, DispatchEvent, Event, SentinelReport, decode, encode
+from vigil.core.city import City
+from vigil.core.contracts import BedSnapshot, DispatchEvent, Event, SentinelReport, decode, encode
 
 IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 

@@ -7,8 +7,8 @@ from collections import defaultdict
 from datetime import timedelta
 
 from tests.producers.simcheck import START, TZ
-from vigil.city import City
-from vigil.contracts import BedSnapshot, Event, Ward
+from vigil.core.city import City
+from vigil.core.contracts import BedSnapshot, Event, Ward
 
 
 def beds(events: list[Event]) -> list[BedSnapshot]:

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from producers.sim import MassCasualty, simulate
 from tests.producers.simcheck import START, TZ, by_incident, calls, check_fleet, dispatch
-from vigil.city import City
-from vigil.contracts import Complaint, DispatchEvent, Event, EventType, Priority
+from vigil.core.city import City
+from vigil.core.contracts import Complaint, DispatchEvent, Event, EventType, Priority
 
 ORDER = [
     "call_received",

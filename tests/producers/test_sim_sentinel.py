@@ -9,8 +9,8 @@ from datetime import date, datetime, time, timedelta
 from producers.sim import simulate
 from producers.sim.sentinel import reports as sentinel_reports
 from tests.producers.simcheck import START, TZ
-from vigil.city import City
-from vigil.contracts import Event, SentinelReport
+from vigil.core.city import City
+from vigil.core.contracts import Event, SentinelReport
 
 
 def sentinel(events: list[Event]) -> list[SentinelReport]:

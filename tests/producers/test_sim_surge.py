@@ -11,8 +11,8 @@ import pytest
 from producers.sim import MassCasualty, Outbreak, simulate
 from producers.sim.sentinel import reports
 from tests.producers.simcheck import START, by_incident, calls, check_fleet
-from vigil.city import City
-from vigil.contracts import DispatchEvent, Event, SentinelReport, encode
+from vigil.core.city import City
+from vigil.core.contracts import DispatchEvent, Event, SentinelReport, encode
 
 CRASH = MassCasualty("nanqiao", START + timedelta(hours=5), timedelta(minutes=30), calls=25)
 

@@ -15,8 +15,8 @@ import pytest
 from producers.sink import KafkaSink
 from tests.conftest import launch_worker
 from tests.support.kafka import read_topics_async
-from vigil.city import load_city
-from vigil.contracts import DispatchEvent, EventType, Priority, Topics
+from vigil.core.city import load_city
+from vigil.core.contracts import DispatchEvent, EventType, Priority, Topics
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)

@@ -1,7 +1,8 @@
 """End to end through the real broker: a seeded simulated day, a real worker process, /metrics over HTTP.
 
 Every expected figure is computed here, straight from the events this test produced, with rules written
-independently of vigil's domain modules (no call into vigil.incidents / vigil.fleet / vigil.beds).
+independently of vigil's domain modules (no call into vigil.dispatch.incidents, vigil.dispatch.fleet
+or vigil.capacity.beds).
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from producers.sink import KafkaSink
 from tests.conftest import WorkerProcess, launch_worker
 from tests.support.kafka import read_topic
 from tests.support.metrics import Samples, total, values, wait_until
-from vigil.city import load_city
-from vigil.contracts import BedSnapshot, DispatchEvent, Event, SentinelReport, Source, Topics
+from vigil.core.city import load_city
+from vigil.core.contracts import BedSnapshot, DispatchEvent, Event, SentinelReport, Source, Topics
 
 pytestmark = pytest.mark.integration
 
 START = datetime(2026, 11, 20, 6, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 SPAN = timedelta(hours=30)
 
-# What a unit is doing after each event type, written out here on purpose (not imported from vigil.fleet).
+# What a unit is doing after each event type, written out here on purpose (not from vigil.dispatch.fleet).
 STATUS_AFTER = {
     "unit_notified": "dispatched",
     "en_route": "dispatched",

@@ -26,10 +26,10 @@ from tests.conftest import launch_worker
 from tests.support.http import get_json
 from tests.support.kafka import read_topics_async
 from tests.support.metrics import Samples, scrape, total, values, wait_until
-from vigil.city import load_city
-from vigil.contracts import Complaint, DispatchEvent, EventType, Priority, SentinelReport, Topics
-from vigil.detectors import run
-from vigil.detectors.base import Method, Params
+from vigil.core.city import load_city
+from vigil.core.contracts import Complaint, DispatchEvent, EventType, Priority, SentinelReport, Topics
+from vigil.surveillance.detectors import run
+from vigil.surveillance.detectors.base import Method, Params
 
 pytestmark = pytest.mark.integration
 

@@ -24,8 +24,8 @@ from producers.sink import KafkaSink
 from tests.conftest import WorkerProcess, launch_worker
 from tests.support.metrics import total, wait_until
 from tests.support.processes import clean_env, run_vigil
-from vigil.city import load_city
-from vigil.contracts import DispatchEvent, Event, Topics, encode
+from vigil.core.city import load_city
+from vigil.core.contracts import DispatchEvent, Event, Topics, encode
 
 pytestmark = pytest.mark.integration
 

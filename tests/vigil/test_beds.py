@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from vigil.beds import Outcome, apply
-from vigil.contracts import BedSnapshot, Ward
+from vigil.capacity.beds import Outcome, apply
+from vigil.core.contracts import BedSnapshot, Ward
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vigil.city import CityError, DistrictType, load_city
+from vigil.core.city import CityError, DistrictType, load_city
 
 
 def test_default_city_is_the_county_level_city_of_the_design_notes() -> None:
@@ -24,7 +24,7 @@ def test_default_city_is_the_county_level_city_of_the_design_notes() -> None:
 
 def _write(tmp_path: Path, mutate: object) -> Path:
     data = yaml.safe_load(
-        Path(__file__).resolve().parents[2].joinpath("vigil/cities/default.yaml").read_text()
+        Path(__file__).resolve().parents[2].joinpath("vigil/core/cities/default.yaml").read_text()
     )
     mutate(data)  # type: ignore[operator]
     path = tmp_path / "city.yaml"

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from vigil.contracts import DispatchEvent, EventType, Priority
-from vigil.dispatch_alerts import AlertBook, incident_conditions, level_zero
-from vigil.intervals import IncidentTimes
+from vigil.core.alerts import AlertBook
+from vigil.core.contracts import DispatchEvent, EventType, Priority
+from vigil.core.settings import Settings
+from vigil.dispatch.alerts import IncidentLimits, incident_conditions, level_zero
+from vigil.dispatch.intervals import IncidentTimes
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+LIMITS = IncidentLimits.from_settings(Settings())  # the documented defaults: DELTA 60 s, offload 30 min
 
 
 def times(*stages: tuple[EventType, float], priority: Priority = Priority.DELTA) -> IncidentTimes:
@@ -33,24 +36,33 @@ def at(seconds: float) -> datetime:
 
 def test_stalled_after_priority_threshold_and_not_before() -> None:
     t = times((EventType.CALL_RECEIVED, 0))
-    assert incident_conditions(t, at(59)) == []
-    [c] = incident_conditions(t, at(60))
+    assert incident_conditions(t, at(59), LIMITS) == []
+    [c] = incident_conditions(t, at(60), LIMITS)
     assert c.alertname == "StalledIncident" and c.since == at(60) and c.severity.value == "critical"
     assert (
         "INC-7" in c.summary_zh and "no unit notified" in c.summary_en and c.labels["district"] == "beiyuan"
     )
     alpha = times((EventType.CALL_RECEIVED, 0), priority=Priority.ALPHA)
-    assert incident_conditions(alpha, at(299)) == [] and len(incident_conditions(alpha, at(300))) == 1
     assert (
-        incident_conditions(times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 90)), at(600)) == []
+        incident_conditions(alpha, at(299), LIMITS) == []
+        and len(incident_conditions(alpha, at(300), LIMITS)) == 1
     )
-    assert incident_conditions(times((EventType.CALL_RECEIVED, 0), (EventType.CANCELLED, 30)), at(600)) == []
+    assert (
+        incident_conditions(
+            times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 90)), at(600), LIMITS
+        )
+        == []
+    )
+    assert (
+        incident_conditions(times((EventType.CALL_RECEIVED, 0), (EventType.CANCELLED, 30)), at(600), LIMITS)
+        == []
+    )
 
 
 def test_offload_delay() -> None:
     t = times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 30), (EventType.AT_HOSPITAL, 1000))
-    assert incident_conditions(t, at(1000 + 1799)) == []
-    [c] = incident_conditions(t, at(1000 + 1800))
+    assert incident_conditions(t, at(1000 + 1799), LIMITS) == []
+    [c] = incident_conditions(t, at(1000 + 1800), LIMITS)
     assert c.alertname == "OffloadDelay" and c.labels["unit"] == "amb-beiyuan-1"
     done = times(
         (EventType.CALL_RECEIVED, 0),
@@ -58,15 +70,15 @@ def test_offload_delay() -> None:
         (EventType.AT_HOSPITAL, 1000),
         (EventType.HANDOVER, 2000),
     )
-    assert incident_conditions(done, at(9000)) == []
+    assert incident_conditions(done, at(9000), LIMITS) == []
 
 
 def test_book_fires_once_and_resolves_with_duration() -> None:
     book = AlertBook("dispatch")
     t = times((EventType.CALL_RECEIVED, 0))
-    [fired] = book.reconcile("incident", "INC-7", incident_conditions(t, at(70)), at(70))
+    [fired] = book.reconcile("incident", "INC-7", incident_conditions(t, at(70), LIMITS), at(70))
     assert fired.firing and fired.starts_at == at(60)
-    assert book.reconcile("incident", "INC-7", incident_conditions(t, at(80)), at(80)) == []
+    assert book.reconcile("incident", "INC-7", incident_conditions(t, at(80), LIMITS), at(80)) == []
     t.add(
         DispatchEvent(
             event_id="n",
@@ -77,7 +89,7 @@ def test_book_fires_once_and_resolves_with_duration() -> None:
             unit="amb-1",
         )
     )
-    [resolved] = book.reconcile("incident", "INC-7", incident_conditions(t, at(100)), at(100))
+    [resolved] = book.reconcile("incident", "INC-7", incident_conditions(t, at(100), LIMITS), at(100))
     assert resolved.fingerprint == fired.fingerprint and resolved.ends_at == at(100)
     assert resolved.annotations["duration_s"] == "40"
     assert book.active == {}

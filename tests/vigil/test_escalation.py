@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from vigil.escalation import CALLS_RULE, SITES_RULE, evaluate
+from vigil.surveillance.escalation import CALLS_RULE, SITES_RULE, evaluate
 
 D = date(2026, 1, 10)
 

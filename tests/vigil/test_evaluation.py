@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from producers.sim.random_draws import derived_rng
 from producers.sim.sentinel import reports
-from vigil.city import load_city
 from vigil.cli import main
-from vigil.detectors.base import Counts, Dates, Method, Params, Step
-from vigil.evaluation import (
+from vigil.core.city import load_city
+from vigil.core.random_draws import derived_rng
+from vigil.surveillance.detectors.base import Counts, Dates, Method, Params, Step
+from vigil.surveillance.evaluation import (
     EVALUATION_START,
     YEAR,
     Detect,

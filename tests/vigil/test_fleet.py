@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from vigil.contracts import DispatchEvent, EventType
-from vigil.fleet import UnitState, UnitStatus, apply
+from vigil.core.contracts import DispatchEvent, EventType
+from vigil.dispatch.fleet import UnitState, UnitStatus, apply
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from vigil.contracts import DispatchEvent, EventType, Priority
-from vigil.incidents import apply, is_open
+from vigil.core.contracts import DispatchEvent, EventType, Priority
+from vigil.dispatch.incidents import apply, is_open
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

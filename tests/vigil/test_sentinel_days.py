@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from vigil.contracts import SentinelReport
-from vigil.sentinel_days import (
+from vigil.core.contracts import SentinelReport
+from vigil.surveillance.sentinel_days import (
     Indicator,
     Outcome,
     apply,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.settings import SettingsError, load_settings
+from vigil.core.settings import SettingsError, load_settings
 
 
 def test_defaults_use_the_local_broker(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from vigil.sketch import QuantileSketch, nearest_rank
+from vigil.core.sketch import QuantileSketch, nearest_rank
 
 
 def test_nearest_rank_by_hand() -> None:

@@ -4,7 +4,7 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from vigil.windows import Watermarks, WindowStats, changes, membership, window_start
+from vigil.dispatch.windows import Watermarks, WindowStats, changes, membership, window_start
 
 SH = ZoneInfo("Asia/Shanghai")
 

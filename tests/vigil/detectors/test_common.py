@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.vigil.detectors.helpers import daily, noisy_counts
-from vigil.detectors import Method, Params, Step, history_needed, run, validate
+from vigil.surveillance.detectors import Method, Params, Step, history_needed, run, validate
 
 N = 1600
 

@@ -5,7 +5,7 @@ import statistics
 import pytest
 
 from tests.vigil.detectors.helpers import daily, noisy_counts
-from vigil.detectors import Method, Params, Step, cusum, run
+from vigil.surveillance.detectors import Method, Params, Step, cusum, run
 
 
 def test_accumulates_then_resets_after_an_alarm() -> None:

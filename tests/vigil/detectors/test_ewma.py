@@ -5,8 +5,8 @@ import math
 import pytest
 
 from tests.vigil.detectors.helpers import daily, noisy_counts
-from vigil.detectors import Method, Params, Step, run
-from vigil.detectors.student_t import betainc, t_cdf, t_ppf, t_sf
+from vigil.surveillance.detectors import Method, Params, Step, run
+from vigil.surveillance.detectors.student_t import betainc, t_cdf, t_ppf, t_sf
 
 
 @pytest.mark.parametrize("t", [-40.0, -3.0, -0.2, 0.0, 0.7, 2.5, 12.0, 1e4])

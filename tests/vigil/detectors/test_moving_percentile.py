@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.vigil.detectors.helpers import daily, noisy_counts
-from vigil.detectors import Method, Params, Step, run
+from vigil.surveillance.detectors import Method, Params, Step, run
 
 START = date(2020, 1, 1)
 N = 4 * 366 + 60  # four years and two months of days, so 29 Feb 2024 is in the last year

@@ -1,0 +1,51 @@
+"""``vigil topics create|list|delete``: every topic of the namespace, changelogs included."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from vigil.core.contracts import Topics
+from vigil.core.settings import Settings
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "topics", help="create, list or delete Vigil's topics (sources, internal topics and changelogs)"
+    )
+    parser.add_argument(
+        "action",
+        choices=["create", "list", "delete"],
+        help="create: make missing topics, check existing ones | list | delete every topic of the namespace",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_run(args.action, settings))
+
+
+async def _run(action: str, settings: Settings) -> int:
+    from vigil.platform.admin import delete_topics, describe_topics, ensure_topics, wait_for_broker
+
+    specs = Topics.from_settings(settings).all()
+    await wait_for_broker(settings.bootstrap_servers, timeout=15)
+    if action == "create":
+        created = await ensure_topics(settings.bootstrap_servers, specs, settings.replication_factor)
+        print(
+            f"created: {', '.join(created)}"
+            if created
+            else "all topics exist with the expected partitions and retention"
+        )
+    elif action == "delete":
+        gone = await delete_topics(settings.bootstrap_servers, [s.name for s in specs])
+        print(f"deleted: {', '.join(gone)}" if gone else "no Vigil topics to delete")
+    else:
+        found = await describe_topics(settings.bootstrap_servers, [s.name for s in specs])
+        width = max(len(s.name) for s in specs)
+        for spec in specs:
+            have = found.get(spec.name)
+            shape = "missing" if have is None else f"{have.partitions} partitions"
+            print(f"{spec.name:{width}} {shape:14} key={spec.key}  keep={spec.retention_text}  — {spec.doc}")
+    return 0

@@ -1,0 +1,664 @@
+"""The one place that defines every topic, its partition key and the event schemas.
+
+Producers, Faust agents, replay, the CAD importer and the tests import this module; nothing else spells a
+topic name or a schema field. Events are JSON (orjson) and self-describing: each carries ``source`` and
+``schema_version`` so a mixed NDJSON log can be replayed into the right topics.
+
+No schema has a place for patient identity (name, phone, ID number, exact address): unknown fields are
+rejected, and the dead-letter copy of such a message has the identity values redacted.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from vigil.core.errors import VigilError, field_problems
+
+SCHEMA_VERSION = 1
+
+Ident = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+]
+
+
+class Source(enum.StrEnum):
+    DISPATCH = "dispatch"
+    SENTINEL = "sentinel"
+    BEDS = "beds"
+
+
+class EventType(enum.StrEnum):
+    """Dispatch lifecycle stages (NEMSIS eTimes order) and unit status changes."""
+
+    CALL_RECEIVED = "call_received"
+    UNIT_NOTIFIED = "unit_notified"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    PATIENT_CONTACT = "patient_contact"
+    TRANSPORT_STARTED = "transport_started"
+    AT_HOSPITAL = "at_hospital"
+    HANDOVER = "handover"
+    CLEARED = "cleared"
+    CANCELLED = "cancelled"
+    UNIT_AVAILABLE = "unit_available"
+    UNIT_OUT_OF_SERVICE = "unit_out_of_service"
+
+
+UNIT_STATUS_EVENTS = frozenset({EventType.UNIT_AVAILABLE, EventType.UNIT_OUT_OF_SERVICE})
+HOSPITAL_EVENTS = frozenset({EventType.TRANSPORT_STARTED, EventType.AT_HOSPITAL, EventType.HANDOVER})
+UNITLESS_INCIDENT_EVENTS = frozenset({EventType.CALL_RECEIVED, EventType.CANCELLED})
+
+
+class Priority(enum.StrEnum):
+    """MPDS determinant levels, most to least urgent."""
+
+    ECHO = "ECHO"
+    DELTA = "DELTA"
+    CHARLIE = "CHARLIE"
+    BRAVO = "BRAVO"
+    ALPHA = "ALPHA"
+    OMEGA = "OMEGA"
+
+
+class Complaint(enum.StrEnum):
+    """Complaint categories; the time-critical pathways of the city plans come first."""
+
+    CHEST_PAIN = "chest_pain"
+    STROKE = "stroke"
+    TRAUMA = "trauma"
+    MATERNAL = "maternal"
+    NEONATAL = "neonatal"
+    CARDIAC_ARREST = "cardiac_arrest"
+    BREATHING = "breathing"
+    FEVER_RESPIRATORY = "fever_respiratory"
+    FALL = "fall"
+    POISONING = "poisoning"
+    OTHER = "other"
+
+
+class Ward(enum.StrEnum):
+    GENERAL = "general"
+    ICU = "icu"
+    ISOLATION = "isolation"
+    PAEDIATRIC = "paediatric"
+    EMERGENCY = "emergency"
+
+
+class Method(enum.StrEnum):
+    """Aberration detectors by name: named in settings, alert records and ``vigil detect``."""
+
+    EARS_C1 = "ears-c1"
+    EARS_C2 = "ears-c2"
+    EARS_C3 = "ears-c3"
+    EWMA = "ewma"
+    CUSUM = "cusum"
+    MOVING_PERCENTILE = "moving-percentile"
+
+
+class Severity(enum.StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    schema_version: Literal[1] = 1
+
+
+class DispatchEvent(_Event):
+    """One step in the life of an emergency call, or a unit status change."""
+
+    source: Literal[Source.DISPATCH] = Source.DISPATCH
+    event_id: Ident
+    incident_id: Ident | None = None
+    event_type: EventType
+    event_time: AwareDatetime
+    district: Ident
+    station: Ident | None = None
+    unit: Ident | None = None
+    priority: Priority | None = None
+    complaint: Complaint | None = None
+    hospital: Ident | None = None
+
+    @model_validator(mode="after")
+    def _stage_fields(self) -> DispatchEvent:
+        et = self.event_type
+        if et in UNIT_STATUS_EVENTS:
+            if self.unit is None:
+                raise ValueError(f"unit: required for event_type {et.value}")
+        else:
+            if self.incident_id is None:
+                raise ValueError(f"incident_id: required for event_type {et.value}")
+            if et not in UNITLESS_INCIDENT_EVENTS and self.unit is None:
+                raise ValueError(f"unit: required for event_type {et.value}")
+        if et is EventType.CALL_RECEIVED and self.priority is None:
+            raise ValueError(
+                "priority: required on call_received (one of ECHO, DELTA, CHARLIE, BRAVO, ALPHA, OMEGA)"
+            )
+        if et in (EventType.AT_HOSPITAL, EventType.HANDOVER) and self.hospital is None:
+            raise ValueError(f"hospital: required for event_type {et.value} (the destination hospital id)")
+        return self
+
+    @property
+    def time(self) -> datetime:
+        return self.event_time
+
+
+class LabResults(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tested: int = Field(ge=0)
+    positive: int = Field(ge=0)
+    pathogens: dict[Ident, int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _positive_le_tested(self) -> LabResults:
+        if self.positive > self.tested:
+            raise ValueError(f"positive: {self.positive} exceeds tested {self.tested}")
+        return self
+
+
+class SentinelReport(_Event):
+    """A fever-clinic sentinel site's counts for one day or one hour."""
+
+    source: Literal[Source.SENTINEL] = Source.SENTINEL
+    report_id: Ident
+    site: Ident
+    district: Ident
+    period: Literal["day", "hour"] = "day"
+    period_start: AwareDatetime
+    total_visits: int = Field(ge=0)
+    fever_visits: int = Field(ge=0)
+    ili_cases: int = Field(ge=0)
+    lab: LabResults | None = None
+    submitted_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _consistent_counts(self) -> SentinelReport:
+        if self.fever_visits > self.total_visits:
+            raise ValueError(f"fever_visits: {self.fever_visits} exceeds total_visits {self.total_visits}")
+        if self.ili_cases > self.fever_visits:
+            raise ValueError(f"ili_cases: {self.ili_cases} exceeds fever_visits {self.fever_visits}")
+        if self.submitted_at < self.period_start:
+            raise ValueError("submitted_at: earlier than period_start; a report cannot precede its period")
+        return self
+
+    @property
+    def event_id(self) -> str:
+        return self.report_id
+
+    @property
+    def time(self) -> datetime:
+        return self.submitted_at
+
+    @property
+    def period_day(self) -> date:
+        return self.period_start.date()
+
+
+class BedSnapshot(_Event):
+    """Occupancy of one ward type in one hospital at one moment. ``occupied`` may exceed ``total`` (加床)."""
+
+    source: Literal[Source.BEDS] = Source.BEDS
+    snapshot_id: Ident
+    hospital: Ident
+    ward: Ward
+    total: int = Field(ge=0)
+    occupied: int = Field(ge=0)
+    time: AwareDatetime
+
+    @property
+    def event_id(self) -> str:
+        return self.snapshot_id
+
+
+class AlertRecord(BaseModel):
+    """The one form every Vigil alert takes on the alerts topic; firing and resolution are both published."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: Literal[1] = 1
+    fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+    source: Ident
+    alertname: Ident
+    severity: Severity
+    labels: dict[Ident, str]
+    summary_zh: str = Field(min_length=1)
+    summary_en: str = Field(min_length=1)
+    annotations: dict[Ident, str] = Field(default_factory=dict)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None
+    drill: str | None = None
+
+    @property
+    def firing(self) -> bool:
+        return self.ends_at is None
+
+
+def alert_fingerprint(alertname: str, labels: dict[str, str]) -> str:
+    """Stable id of an alert series: same name and labels give the same fingerprint across restarts."""
+    canon = orjson.dumps({"alertname": alertname, "labels": labels}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canon).hexdigest()[:16]
+
+
+class DeadLetter(BaseModel):
+    """An input that could not be used, kept whole (base64) with the reason it was rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: Literal[1] = 1
+    source_topic: str
+    partition: int | None = None
+    offset: int | None = None
+    reason: str
+    field: str | None = None
+    detail: str
+    original_b64: str
+    redacted: bool = False
+    received_at: AwareDatetime
+
+
+Event = DispatchEvent | SentinelReport | BedSnapshot
+SCHEMAS: dict[Source, type[DispatchEvent] | type[SentinelReport] | type[BedSnapshot]] = {
+    Source.DISPATCH: DispatchEvent,
+    Source.SENTINEL: SentinelReport,
+    Source.BEDS: BedSnapshot,
+}
+
+
+# -- topics ---------------------------------------------------------------------------------------------
+
+# The table-record format version. Bump it when a table's records change shape: the worker's consumer group
+# (and so its changelogs) are named after it, and a new group rebuilds every table by replaying the sources.
+STATE_FORMAT = 3
+UNLIMITED = -1
+GIB = 1024**3
+
+
+def app_id(namespace: str) -> str:
+    """The worker's Faust app id and consumer group; changelog topics are named after it."""
+    return f"{namespace}-worker-s{STATE_FORMAT}"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic: its name, partitions, key and how long the broker keeps its records.
+
+    Records carry their *event* time as timestamp, so time-based retention would delete a replayed log of
+    last winter at the broker's next check. Every Vigil topic is therefore kept without a time limit (the
+    topics are the log of record; CIDARS baselines look back three years), bounded by size per partition.
+    """
+
+    name: str
+    partitions: int
+    key: str
+    doc: str
+    compact: bool = False  # table changelogs keep the newest value per key
+    retention_bytes: int = UNLIMITED  # per partition; oldest segments go first once it is exceeded
+
+    @property
+    def configs(self) -> dict[str, str]:
+        """The topic configuration Vigil creates and checks."""
+        return {
+            "cleanup.policy": "compact" if self.compact else "delete",
+            "retention.ms": str(UNLIMITED),
+            "retention.bytes": str(UNLIMITED if self.compact else self.retention_bytes),
+        }
+
+    @property
+    def retention_text(self) -> str:
+        if self.compact:
+            return "newest value per key, no time limit"
+        if self.retention_bytes == UNLIMITED:
+            return "everything, no time or size limit"
+        return f"no time limit, up to {self.retention_bytes / GIB:g} GiB per partition"
+
+
+# Every changelog-backed table and the topic it is co-partitioned with (an attribute of :class:`Topics`).
+TABLES: dict[str, str] = {
+    "incidents": "dispatch",
+    "unit-status-seen": "dispatch",
+    "incident-times": "dispatch",
+    "units": "fleet",
+    "wards": "beds",
+    "sites": "sentinel",
+    "surveillance": "sentinel",
+    "interval-windows": "intervals",
+    "interval-members": "intervals",
+}
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Every topic of one namespace, changelogs included. Co-partitioned topics share one partition count."""
+
+    namespace: str
+    partitions: int = 4
+    retention_bytes: int = 10 * GIB
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Topics:
+        """From a :class:`vigil.core.settings.Settings` (typed loosely: settings import this module)."""
+        return cls(settings.namespace, settings.partitions, settings.topic_retention_bytes)
+
+    def _spec(self, suffix: str, key: str, doc: str, partitions: int | None = None) -> TopicSpec:
+        return TopicSpec(
+            f"{self.namespace}.{suffix}",
+            self.partitions if partitions is None else partitions,
+            key,
+            doc,
+            retention_bytes=self.retention_bytes,
+        )
+
+    @property
+    def dispatch(self) -> TopicSpec:
+        return self._spec(
+            "dispatch",
+            "incident_id (unit for unit status events)",
+            "dispatch lifecycle and unit status events",
+        )
+
+    @property
+    def fleet(self) -> TopicSpec:
+        return self._spec(
+            "fleet-by-unit",
+            "home district of the unit",
+            "internal: valid unit-bearing dispatch events repartitioned by the unit's home district",
+        )
+
+    @property
+    def intervals(self) -> TopicSpec:
+        return self._spec(
+            "interval-observations",
+            "scope:group (e.g. district:beiyuan)",
+            "internal: EMS interval observations repartitioned by window group",
+        )
+
+    @property
+    def sentinel(self) -> TopicSpec:
+        return self._spec(
+            "sentinel",
+            "district",
+            "fever-clinic sentinel reports (by district: the multi-point trigger needs its sites together)",
+        )
+
+    @property
+    def fever_calls(self) -> TopicSpec:
+        return self._spec(
+            "fever-calls-by-district",
+            "district",
+            "internal: fever/respiratory 120 calls repartitioned by district, co-partitioned with sentinel",
+        )
+
+    @property
+    def beds(self) -> TopicSpec:
+        return self._spec("beds", "hospital", "hospital bed snapshots")
+
+    @property
+    def alerts(self) -> TopicSpec:
+        return self._spec("alerts", "fingerprint", "alert records, firing and resolved", partitions=1)
+
+    @property
+    def deadletter(self) -> TopicSpec:
+        return self._spec("deadletter", "source topic", "rejected inputs with reasons", partitions=1)
+
+    @property
+    def app_id(self) -> str:
+        return app_id(self.namespace)
+
+    def table_source(self, table: str) -> TopicSpec:
+        spec: TopicSpec = getattr(self, TABLES[table])
+        return spec
+
+    def changelog(self, table: str) -> TopicSpec:
+        return TopicSpec(
+            f"{self.app_id}-{table}-changelog",
+            self.table_source(table).partitions,
+            "table key",
+            f"changelog of table {table}",
+            compact=True,
+        )
+
+    def streams(self) -> list[TopicSpec]:
+        """The topics events flow through: sources, internal repartition topics, alerts, dead letters."""
+        return [
+            self.dispatch,
+            self.fleet,
+            self.intervals,
+            self.sentinel,
+            self.fever_calls,
+            self.beds,
+            self.alerts,
+            self.deadletter,
+        ]
+
+    def changelogs(self) -> list[TopicSpec]:
+        return [self.changelog(name) for name in TABLES]
+
+    def all(self) -> list[TopicSpec]:
+        """Every topic of the namespace: what the worker, the demo and ``vigil topics`` create and delete."""
+        return self.streams() + self.changelogs()
+
+    def for_source(self, source: Source) -> TopicSpec:
+        return {Source.DISPATCH: self.dispatch, Source.SENTINEL: self.sentinel, Source.BEDS: self.beds}[
+            source
+        ]
+
+
+# The fields whose first non-empty value is a source event's partition key: the natural key that keeps an
+# entity's events in order on one partition. Sentinel reports go by district, so that one agent sees all of
+# a district's sites (the multi-point trigger).
+KEY_FIELDS: dict[Source, tuple[str, ...]] = {
+    Source.DISPATCH: ("incident_id", "unit"),
+    Source.SENTINEL: ("district",),
+    Source.BEDS: ("hospital",),
+}
+
+
+def partition_key(source: Source, field: Callable[[str], object]) -> str | None:
+    """The partition key of a source event, from a field getter: the one rule that live producers (on
+    validated events) and replay (on raw, not yet validated log lines) both follow."""
+    for name in KEY_FIELDS[source]:
+        value = field(name)
+        if value:
+            return str(value)
+    return None
+
+
+def event_key(event: Event) -> str:
+    """The partition key of a validated event (always present: the schemas require the key fields)."""
+    key = partition_key(event.source, lambda name: getattr(event, name, None))
+    assert key is not None, f"{event.source} event without a key"
+    return key
+
+
+# -- encoding & validation -------------------------------------------------------------------------------
+
+IDENTITY_FIELDS = frozenset(
+    {
+        "name",
+        "patient_name",
+        "phone",
+        "telephone",
+        "mobile",
+        "caller_phone",
+        "id_number",
+        "id_card",
+        "national_id",
+        "address",
+        "street_address",
+        "patient_address",
+        "姓名",
+        "电话",
+        "身份证",
+        "身份证号",
+        "住址",
+    }
+)
+
+
+class InvalidEvent(VigilError, ValueError):
+    """Why an input was rejected: ``reason`` is a fixed code (a metric label), ``detail`` is for people."""
+
+    def __init__(self, reason: str, detail: str, field: str | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.field = field
+
+
+def encode(obj: BaseModel) -> bytes:
+    return orjson.dumps(obj.model_dump(mode="json", exclude_none=True))
+
+
+def _field_error(exc: ValidationError) -> InvalidEvent:
+    problems = field_problems(exc)
+    first = problems[0]
+    loc, msg = first.path, first.message
+    if first.kind == "missing":
+        reason = "missing_field"
+    elif first.kind == "extra_forbidden":
+        reason = "identity_field" if loc in IDENTITY_FIELDS else "unknown_field"
+        msg = (
+            "patient identity is not accepted; drop this field"
+            if reason == "identity_field"
+            else ("not part of the schema; remove it or upgrade the schema_version")
+        )
+    elif first.kind in ("timezone_aware", "datetime_parsing", "datetime_type", "datetime_from_date_parsing"):
+        reason = "bad_time"
+        msg = f"{msg}; send ISO 8601 with an offset, e.g. 2026-05-01T08:00:00+08:00"
+    else:
+        reason = "invalid_value"
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return InvalidEvent(reason, f"{loc}: {msg}{more}", field=loc or None)
+
+
+def parse_object(raw: bytes) -> dict[str, Any]:
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEvent("not_json", f"not valid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise InvalidEvent("not_object", f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def decode(raw: bytes, expected: Source | None = None) -> Event:
+    """Parse and validate one event; raises :class:`InvalidEvent` naming the field and the problem."""
+    obj = parse_object(raw)
+    return validate(obj, expected)
+
+
+def validate(obj: dict[str, Any], expected: Source | None = None) -> Event:
+    src = obj.get("source", expected.value if expected else None)
+    if src is None:
+        raise InvalidEvent("missing_field", "source: required (dispatch, sentinel or beds)", field="source")
+    try:
+        source = Source(src)
+    except ValueError:
+        raise InvalidEvent(
+            "invalid_value", f"source: '{src}' is not one of dispatch, sentinel, beds", field="source"
+        ) from None
+    if expected is not None and source is not expected:
+        raise InvalidEvent(
+            "wrong_topic", f"source: a {source.value} event on the {expected.value} topic", field="source"
+        )
+    version = obj.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise InvalidEvent(
+            "unsupported_version",
+            f"schema_version: {version!r} is not supported; this build reads version {SCHEMA_VERSION}",
+            field="schema_version",
+        )
+    try:
+        return SCHEMAS[source].model_validate(obj)
+    except ValidationError as exc:
+        raise _field_error(exc) from None
+
+
+def redact_identity(raw: bytes) -> tuple[bytes, bool]:
+    """Blank patient-identity values in a rejected input before it is kept in the dead-letter topic."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw, False
+    if not isinstance(obj, dict) or not IDENTITY_FIELDS & obj.keys():
+        return raw, False
+    for key in IDENTITY_FIELDS & obj.keys():
+        obj[key] = "[REDACTED]"
+    return orjson.dumps(obj), True
+
+
+def dead_letter(
+    raw: bytes,
+    error: InvalidEvent,
+    source_topic: str,
+    partition: int | None = None,
+    offset: int | None = None,
+    now: datetime | None = None,
+) -> DeadLetter:
+    kept, redacted = redact_identity(raw)
+    return DeadLetter(
+        source_topic=source_topic,
+        partition=partition,
+        offset=offset,
+        reason=error.reason,
+        field=error.field,
+        detail=error.detail,
+        original_b64=base64.b64encode(kept).decode("ascii"),
+        redacted=redacted,
+        received_at=now or datetime.now(UTC),
+    )
+
+
+# -- routing of raw (not yet validated) log lines ---------------------------------------------------------
+
+TIME_FIELD = {Source.DISPATCH: "event_time", Source.SENTINEL: "submitted_at", Source.BEDS: "time"}
+
+
+@dataclass(frozen=True)
+class Routed:
+    """Where a raw event goes before validation: the worker validates; replay only needs topic, key, time."""
+
+    source: Source
+    key: str | None
+    event_time: datetime | None
+
+
+def route_raw(obj: dict[str, Any]) -> Routed:
+    """Topic, key and event time of a raw event; raises :class:`InvalidEvent` if its source is unusable."""
+    src = obj.get("source")
+    try:
+        source = Source(str(src))
+    except ValueError:
+        raise InvalidEvent(
+            "invalid_value" if src is not None else "missing_field",
+            f"source: {src!r} is not one of dispatch, sentinel, beds",
+            field="source",
+        ) from None
+    key = partition_key(source, obj.get)
+    when: datetime | None = None
+    raw_time = obj.get(TIME_FIELD[source])
+    if isinstance(raw_time, str):
+        try:
+            when = datetime.fromisoformat(raw_time)
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is None:
+            when = None
+    return Routed(source, key, when)

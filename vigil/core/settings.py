@@ -1,0 +1,253 @@
+"""One typed settings object for every Vigil process.
+
+Values come, highest priority first, from ``VIGIL_*`` environment variables, then from a YAML file named by
+``VIGIL_SETTINGS_FILE`` (or ``--settings`` on the CLI), then from the defaults below. A bad value names the
+field and the fix, because an operator at 3 a.m. should not have to read a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from vigil.core.contracts import GIB, UNLIMITED, Method, Priority, app_id
+from vigil.core.errors import VigilError, describe
+
+SETTINGS_FILE_ENV = "VIGIL_SETTINGS_FILE"
+STALLED_AFTER_DEFAULT_S = {
+    Priority.ECHO: 60.0,
+    Priority.DELTA: 60.0,
+    Priority.CHARLIE: 120.0,
+    Priority.BRAVO: 180.0,
+    Priority.ALPHA: 300.0,
+    Priority.OMEGA: 600.0,
+}
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vigil"
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "vigil"
+
+
+class SettingsError(VigilError, ValueError):
+    """A setting is wrong; the message names the field and how to fix it."""
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """``2026-01-05:2026-02-20`` -> (start, end), both inclusive."""
+    start, sep, end = text.partition(":")
+    fix = f"'{text}' is not START:END with ISO dates, START <= END; write e.g. 2026-01-05:2026-02-20"
+    try:
+        first, last = date.fromisoformat(start.strip()), date.fromisoformat(end.strip())
+    except ValueError:
+        raise ValueError(fix) from None
+    if not sep or last < first:
+        raise ValueError(fix)
+    return first, last
+
+
+class Settings(BaseSettings):
+    """Everything a Vigil process can be told. Field names map to ``VIGIL_<NAME>`` env variables."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="forbid", validate_default=True)
+
+    # -- Kafka -------------------------------------------------------------------------------------------
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="host:port[,host:port] of an existing Kafka cluster; empty: the embedded local broker.",
+    )
+    kafka_version: str = Field(default="4.0.0", description="Apache Kafka version the local broker runs.")
+    kafka_port: int = Field(default=19092, ge=1024, le=65535, description="Local broker client port.")
+    kafka_controller_port: int = Field(
+        default=19093, ge=1024, le=65535, description="Local KRaft controller port."
+    )
+    kafka_heap: str = Field(default="512m", pattern=r"^\d+[mg]$", description="JVM heap of the local broker.")
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where broker jars are cached.")
+    state_dir: Path = Field(default_factory=_default_state_dir, description="Broker data, logs and pid file.")
+
+    # -- topics & worker ---------------------------------------------------------------------------------
+    namespace: str = Field(
+        default="vigil",
+        pattern=r"^[a-z][a-z0-9_-]{0,40}$",
+        description="Prefix of every topic and of the Faust app id; lets several pipelines share a cluster.",
+    )
+    partitions: int = Field(default=4, ge=1, le=256, description="Partitions of the keyed event topics.")
+    replication_factor: int = Field(default=1, ge=1, le=7)
+    topic_retention_bytes: int = Field(
+        default=10 * GIB,
+        ge=UNLIMITED,
+        description="Size bound per partition of every non-compacted topic (-1: none). Topics have no time "
+        "limit: records carry their event time, and a replayed year-old log must not be deleted.",
+    )
+    worker_host: str = Field(default="127.0.0.1", description="Address the worker's HTTP server binds.")
+    worker_port: int = Field(default=6066, ge=1024, le=65535, description="Worker HTTP port (/metrics).")
+    store: Literal["memory://", "rocksdb://"] = Field(
+        default="memory://", description="Faust table store; tables are changelog-backed either way."
+    )
+    data_dir: Path | None = Field(
+        default=None, description="Faust data directory (default: state_dir/worker)."
+    )
+    commit_interval_s: float = Field(default=1.0, gt=0, le=60)
+
+    # -- dispatch analytics ---------------------------------------------------------------------------------
+    window_grace_s: float = Field(
+        default=600, ge=0, le=86400, description="How long after a window ends late observations still count."
+    )
+    response_target_urban_s: float = Field(default=660, gt=0, description="Urban response target (11 min).")
+    response_target_rural_s: float = Field(default=900, gt=0, description="Rural response target (15 min).")
+
+    stalled_after_s: dict[Priority, float] = Field(
+        default_factory=lambda: dict(STALLED_AFTER_DEFAULT_S),
+        description="Seconds without a unit notified before an incident is stalled, by MPDS priority, as "
+        "a JSON map; priorities left out keep their default (ECHO/DELTA 60, CHARLIE 120, BRAVO 180, "
+        "ALPHA 300, OMEGA 600).",
+    )
+    offload_limit_s: float = Field(default=1800, gt=0, description="Hospital offload alert limit (30 min).")
+
+    # -- fever-clinic surveillance ---------------------------------------------------------------------
+    surveillance_methods: list[Method] = Field(
+        default_factory=lambda: [Method.EWMA],
+        description="Detectors run on every sentinel series (ears-c1, ears-c2, ears-c3, ewma, cusum, "
+        "moving-percentile); a series alarms when any of them does. Default: ESSENCE's EWMA.",
+    )
+    surveillance_alpha: float | None = Field(
+        default=0.001,
+        gt=0,
+        lt=1,
+        description="EARS/EWMA false-alarm probability per step; empty: each method's own default "
+        "(EARS 0.001, EWMA 0.01). 0.001 keeps a quiet 20-site city near 2.5 alarm-days per site-year.",
+    )
+    surveillance_min_sigma: float = Field(default=0.0, ge=0, description="Floor of the baseline sd.")
+    surveillance_min_count: int = Field(
+        default=5, ge=0, description="No alarm on a count indicator while the day's count is below this."
+    )
+    surveillance_exclude: list[str] = Field(
+        default_factory=list,
+        description="Baseline periods to leave out (a known outbreak), as START:END ISO dates, inclusive.",
+    )
+    escalation_min_sites: int = Field(
+        default=2, ge=1, description="K: sites of one district alarming within the window that escalate."
+    )
+    escalation_window_days: int = Field(default=3, ge=1, le=28, description="W: the escalation window.")
+    escalation_hold_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        description="An escalation stays until the rule has not held for this many days.",
+    )
+    call_rise_method: Method = Field(
+        default=Method.EARS_C2, description="Detector of a rise in a district's fever/respiratory 120 calls."
+    )
+    call_rise_alpha: float = Field(default=0.01, gt=0, lt=1)
+    call_rise_min_count: int = Field(default=3, ge=0, description="Fewest calls in a day that can be a rise.")
+    report_deadline_h: float = Field(
+        default=36,
+        gt=0,
+        le=240,
+        description="Hours after the start of its day a report is due (36: noon next day).",
+    )
+    report_lookback_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="Alerts and the overdue gauge list the missing days within this many days of the newest.",
+    )
+
+    # -- local observability (demo) -----------------------------------------------------------------------
+    prometheus_port: int = Field(default=9090, ge=1024, le=65535, description="Local Prometheus (demo).")
+    alertmanager_port: int = Field(default=9093, ge=1024, le=65535, description="Local Alertmanager (demo).")
+
+    # -- city & simulation -------------------------------------------------------------------------------
+    city_file: Path | None = Field(default=None, description="City model YAML; empty means the default city.")
+    seed: int = Field(default=120, description="Seed of the city simulator.")
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _check_bootstrap(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        for part in value.split(","):
+            host, sep, port = part.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(
+                    f"'{part}' is not host:port; write e.g. VIGIL_KAFKA_BOOTSTRAP=kafka1:9092,kafka2:9092"
+                )
+        return value
+
+    @field_validator("stalled_after_s")
+    @classmethod
+    def _complete_stalled(cls, value: dict[Priority, float]) -> dict[Priority, float]:
+        for priority, seconds in value.items():
+            if seconds <= 0:
+                raise ValueError(f"{priority.value}: {seconds:g} s is not a positive number of seconds")
+        return {**STALLED_AFTER_DEFAULT_S, **value}
+
+    @field_validator("surveillance_exclude")
+    @classmethod
+    def _check_exclude(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_period(item)
+        return value
+
+    @property
+    def uses_local_broker(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def worker_data_dir(self) -> Path:
+        return self.data_dir if self.data_dir is not None else self.state_dir / "worker"
+
+    @property
+    def app_id(self) -> str:
+        return app_id(self.namespace)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        yaml_file = os.environ.get(SETTINGS_FILE_ENV)
+        if yaml_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+
+def load_settings(settings_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load settings, raising :class:`SettingsError` with a readable message on any bad value."""
+    if settings_file is not None:
+        path = Path(settings_file)
+        if not path.is_file():
+            raise SettingsError(
+                f"settings file {path} does not exist; pass an existing YAML file to --settings"
+            )
+        os.environ[SETTINGS_FILE_ENV] = str(path)
+    where = os.environ.get(SETTINGS_FILE_ENV) or "settings (VIGIL_* environment)"
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        hint = "\nFix the value in the environment variable VIGIL_<FIELD> or in the settings YAML."
+        raise SettingsError(describe(exc, where) + hint) from exc

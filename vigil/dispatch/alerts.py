@@ -1,0 +1,121 @@
+"""Dispatch alert conditions in event time: stalled incident, hospital offload delay, district level zero.
+
+Pure logic: conditions are evaluated against an event-time "now" (the worker's watermark); the shared
+:class:`vigil.core.alerts.AlertBook` turns them into alert records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from vigil.core.alerts import Condition
+from vigil.core.contracts import EventType, Severity
+from vigil.core.settings import Settings
+from vigil.dispatch.intervals import IncidentTimes
+
+
+@dataclass(frozen=True)
+class IncidentLimits:
+    """How long an incident may wait for a unit (by MPDS priority) and for hospital handover."""
+
+    stalled_s: Mapping[str, float]
+    offload_s: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IncidentLimits:
+        return cls({p.value: s for p, s in settings.stalled_after_s.items()}, settings.offload_limit_s)
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 60:.0f}"
+
+
+def incident_conditions(
+    t: IncidentTimes,
+    now: datetime,
+    limits: IncidentLimits,
+) -> list[Condition]:
+    """Conditions that hold for this incident at event time ``now``."""
+    out: list[Condition] = []
+    stalled, offload_s = limits.stalled_s, limits.offload_s
+    district = t.district or "unknown"
+    if t.call is not None and t.notified is None and not t.cancelled:
+        limit = stalled.get(t.priority or "", max(stalled.values()))
+        waited = now - t.call
+        if waited >= timedelta(seconds=limit):
+            out.append(
+                Condition(
+                    "StalledIncident",
+                    {"incident": t.incident_id, "district": district, "priority": t.priority or ""},
+                    Severity.CRITICAL if t.priority in ("ECHO", "DELTA") else Severity.WARNING,
+                    t.call + timedelta(seconds=limit),
+                    f"{district} 事件 {t.incident_id}（{t.priority}）已 {_minutes(waited)} 分钟未派车"
+                    f"（阈值 {limit:g} 秒）",
+                    f"Incident {t.incident_id} ({t.priority}) in {district} has had no unit notified for "
+                    f"{_minutes(waited)} min (threshold {limit:g} s)",
+                    {"threshold_s": f"{limit:g}", "call_received": t.call.isoformat()},
+                )
+            )
+    arrived = t.unit_stage.get(EventType.AT_HOSPITAL)
+    done = t.unit_stage.get(EventType.HANDOVER) or t.unit_stage.get(EventType.CLEARED)
+    if arrived is not None and done is None and now - arrived >= timedelta(seconds=offload_s):
+        waited = now - arrived
+        out.append(
+            Condition(
+                "OffloadDelay",
+                {"incident": t.incident_id, "district": district, "unit": t.first_unit or ""},
+                Severity.WARNING,
+                arrived + timedelta(seconds=offload_s),
+                f"救护车 {t.first_unit} 到院 {_minutes(waited)} 分钟仍未完成交接"
+                f"（上限 {offload_s / 60:g} 分钟）",
+                f"Unit {t.first_unit} arrived at hospital {_minutes(waited)} min ago and has not handed over "
+                f"(limit {offload_s / 60:g} min)",
+                {"limit_s": f"{offload_s:g}", "at_hospital": arrived.isoformat()},
+            )
+        )
+    return out
+
+
+def completed_episodes(t: IncidentTimes, limits: IncidentLimits) -> list[tuple[Condition, datetime]]:
+    """Conditions that held for a while and are already over, as (condition, when it ended).
+
+    In event time an incident can go from "no unit yet" to "unit notified" between two evaluations; the
+    episode still happened and is reported with its true start, end and length.
+    """
+    out: list[tuple[Condition, datetime]] = []
+    if t.call is not None and t.notified is not None:
+        for c in incident_conditions(_without(t, notified=True), t.notified, limits):
+            if c.alertname == "StalledIncident":
+                out.append((c, t.notified))
+    arrived = t.unit_stage.get(EventType.AT_HOSPITAL)
+    done = t.unit_stage.get(EventType.HANDOVER) or t.unit_stage.get(EventType.CLEARED)
+    if arrived is not None and done is not None:
+        for c in incident_conditions(_without(t, notified=False), done, limits):
+            if c.alertname == "OffloadDelay":
+                out.append((c, done))
+    return out
+
+
+def _without(t: IncidentTimes, notified: bool) -> IncidentTimes:
+    """A copy as it was just before the stage that ended an episode."""
+    copy = IncidentTimes.from_dict(t.to_dict())
+    if notified:
+        copy.notified = None
+    else:
+        copy.unit_stage = {
+            k: v for k, v in copy.unit_stage.items() if k not in (EventType.HANDOVER, EventType.CLEARED)
+        }
+    return copy
+
+
+def level_zero(district: str, name_zh: str, since: datetime) -> Condition:
+    return Condition(
+        "LevelZeroDistrict",
+        {"district": district},
+        Severity.CRITICAL,
+        since,
+        f"{name_zh}（{district}）无可用救护车（零级状态）",
+        f"No ambulance available in district {district} (level zero)",
+    )

@@ -1,0 +1,78 @@
+"""Ambulance status from dispatch events: last writer wins by event time, so arrival order does not matter."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TypedDict
+
+from vigil.core.contracts import DispatchEvent, EventType
+
+
+class UnitStatus(enum.StrEnum):
+    AVAILABLE = "available"
+    DISPATCHED = "dispatched"
+    AT_HOSPITAL = "at_hospital"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+STATUS_AFTER: dict[EventType, UnitStatus] = {
+    EventType.UNIT_NOTIFIED: UnitStatus.DISPATCHED,
+    EventType.EN_ROUTE: UnitStatus.DISPATCHED,
+    EventType.ON_SCENE: UnitStatus.DISPATCHED,
+    EventType.PATIENT_CONTACT: UnitStatus.DISPATCHED,
+    EventType.TRANSPORT_STARTED: UnitStatus.DISPATCHED,
+    EventType.AT_HOSPITAL: UnitStatus.AT_HOSPITAL,
+    EventType.HANDOVER: UnitStatus.AT_HOSPITAL,
+    EventType.CLEARED: UnitStatus.AVAILABLE,
+    EventType.CANCELLED: UnitStatus.AVAILABLE,  # a unit stood down from a cancelled call is free again
+    EventType.UNIT_AVAILABLE: UnitStatus.AVAILABLE,
+    EventType.UNIT_OUT_OF_SERVICE: UnitStatus.OUT_OF_SERVICE,
+}
+
+
+class UnitState(TypedDict):
+    unit: str
+    district: str
+    status: str
+    since: str
+    event_id: str
+
+
+def apply(state: UnitState | None, event: DispatchEvent, home_district: str | None) -> tuple[UnitState, bool]:
+    """Fold a unit-bearing event; returns (state, changed). Older events than the current one are ignored.
+
+    The unit is counted in its home district (where it is stationed), not the incident's district; for an
+    ambulance the city file does not know, the district of its own status events stands in.
+    """
+    assert event.unit is not None
+    status = STATUS_AFTER.get(event.event_type)
+    if status is None:
+        return (state, False) if state is not None else (_initial(event, home_district), True)
+    if state is not None and (
+        state["event_id"] == event.event_id or datetime.fromisoformat(state["since"]) > event.event_time
+    ):
+        return state, False
+    district = home_district or (
+        event.district
+        if event.event_type in (EventType.UNIT_AVAILABLE, EventType.UNIT_OUT_OF_SERVICE)
+        else (state["district"] if state is not None else event.district)
+    )
+    return UnitState(
+        unit=event.unit,
+        district=district,
+        status=status.value,
+        since=event.event_time.isoformat(),
+        event_id=event.event_id,
+    ), True
+
+
+def _initial(event: DispatchEvent, home_district: str | None) -> UnitState:
+    assert event.unit is not None
+    return UnitState(
+        unit=event.unit,
+        district=home_district or event.district,
+        status=UnitStatus.AVAILABLE.value,
+        since=event.event_time.isoformat(),
+        event_id=event.event_id,
+    )

@@ -1,0 +1,148 @@
+"""Event-time tumbling windows of EMS intervals: 15 min, 1 h and 24 h, per city, district, station, priority.
+
+An interval is observed at the event time of the stage that completed it, so observations arrive in
+event-time order per source partition. Windows are aligned to the city's local clock (a 24 h window is a
+local day). The watermark is the minimum over source partitions of the newest event time each has sent; an
+observation whose window ended more than ``grace`` before the watermark is late: counted, not applied.
+Observations can also be withdrawn (an earlier unit notification arriving late changes the first unit), which
+the sketch supports exactly by decrementing its bucket.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from typing import Any
+
+from vigil.core.sketch import QuantileSketch
+
+SIZES: dict[str, int] = {"15m": 900, "1h": 3600, "24h": 86400}
+SCOPES = ("city", "district", "station", "priority")
+
+
+def window_start(t: float, size: int, tz: tzinfo) -> int:
+    """Start (unix seconds) of the window of ``size`` seconds containing ``t``, aligned to local midnight."""
+    offset = datetime.fromtimestamp(t, tz).utcoffset()
+    off = int(offset.total_seconds()) if offset is not None else 0
+    return int(math.floor((t + off) / size) * size - off)
+
+
+def window_key(scope: str, group: str, size: str, start: int) -> str:
+    return f"{scope}|{group}|{size}|{start}"
+
+
+def parse_key(key: str) -> tuple[str, str, str, int]:
+    scope, group, size, start = key.split("|")
+    return scope, group, size, int(start)
+
+
+class WindowStats:
+    """Sketches per interval name, and how many observations met their target. Small: no per-incident data."""
+
+    def __init__(self) -> None:
+        self.sketches: dict[str, QuantileSketch] = {}
+        self.met: dict[str, int] = {}
+        self.targeted: dict[str, int] = {}
+
+    def apply(self, interval: str, seconds: float, sign: int, target_s: float | None) -> None:
+        sketch = self.sketches.setdefault(interval, QuantileSketch())
+        sketch.add(seconds, weight=sign)
+        if target_s is not None:
+            self.targeted[interval] = self.targeted.get(interval, 0) + sign
+            if seconds <= target_s:
+                self.met[interval] = self.met.get(interval, 0) + sign
+        if sketch.count == 0:
+            del self.sketches[interval]
+
+    def summary(self) -> dict[str, dict[str, float | int | None]]:
+        out: dict[str, dict[str, float | int | None]] = {}
+        for name, sk in sorted(self.sketches.items()):
+            targeted = self.targeted.get(name, 0)
+            out[name] = {
+                "count": sk.count,
+                "mean": sk.mean,
+                "p50": sk.quantile(0.5),
+                "p90": sk.quantile(0.9),
+                "met_target_ratio": self.met.get(name, 0) / targeted if targeted else None,
+            }
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"s": {k: v.to_dict() for k, v in self.sketches.items()}, "m": self.met, "t": self.targeted}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> WindowStats:
+        stats = cls()
+        if data:
+            stats.sketches = {k: QuantileSketch.from_dict(v) for k, v in data["s"].items()}
+            stats.met = dict(data["m"])
+            stats.targeted = dict(data["t"])
+        return stats
+
+
+def membership(
+    applied: list[float] | None, seconds: float, at: float, sign: int
+) -> tuple[list[float] | None, bool]:
+    """Idempotent add/withdraw of one incident's interval in one group: (new record, whether to apply).
+
+    ``applied`` is what this group currently counts for that incident and interval ([seconds, at]) or None.
+    A re-delivered add (at-least-once after a rebalance) or a repeated withdrawal changes nothing.
+    """
+    if sign > 0:
+        return ([seconds, at], True) if applied is None else (applied, False)
+    if applied is not None and applied[0] == seconds and applied[1] == at:
+        return None, True
+    return applied, False
+
+
+class Watermarks:
+    """Per-source-partition newest event time; the window watermark is their minimum."""
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self.newest: dict[int, float] = {}
+
+    def advance(self, partition: int, t: float) -> None:
+        if t > self.newest.get(partition, -math.inf):
+            self.newest[partition] = t
+
+    @property
+    def watermark(self) -> float:
+        if len(self.newest) < self.partitions:
+            return -math.inf  # a partition that never spoke could still send old data
+        return min(self.newest.values())
+
+    def is_late(self, window_end: float, grace_s: float) -> bool:
+        return self.watermark > window_end + grace_s
+
+
+# -- observations: what the dispatch agent sends to the window owners ---------------------------------------
+
+Emitted = dict[str, list[float]]  # interval -> [seconds, observed_at] as last sent for an incident
+
+
+def changes(
+    previous: Emitted, current: Mapping[str, tuple[float, float]]
+) -> list[tuple[str, float, float, int]]:
+    """(interval, seconds, observed_at, +1/-1) needed to turn what was sent into what is now true."""
+    out: list[tuple[str, float, float, int]] = []
+    for name in sorted(set(previous) | set(current)):
+        before = tuple(previous[name]) if name in previous else None
+        now = current.get(name)
+        if before == now:
+            continue
+        if before is not None:
+            out.append((name, before[0], before[1], -1))
+        if now is not None:
+            out.append((name, now[0], now[1], +1))
+    return out
+
+
+def groups_of(district: str | None, station: str | None, priority: str | None) -> dict[str, str]:
+    return {
+        "city": "city",
+        "district": district or "unknown",
+        "station": station or "unknown",
+        "priority": priority or "unknown",
+    }

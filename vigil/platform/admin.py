@@ -1,0 +1,178 @@
+"""Kafka administration: is the broker answering; create Vigil's topics with their partitions and retention.
+
+Topics are always created explicitly (the local broker has auto-creation off): Faust refuses to run a table
+whose changelog has a different partition count from its source topic, and an auto-created topic would
+silently get the broker default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from vigil.core.contracts import TopicSpec
+from vigil.core.errors import VigilError
+
+
+class TopicError(VigilError, RuntimeError):
+    """A topic exists with the wrong shape; the message names it and the fix."""
+
+
+async def _admin(bootstrap: str, timeout_ms: int = 5000) -> AIOKafkaAdminClient:
+    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+    await client.start()
+    return client
+
+
+async def broker_answers_async(bootstrap: str) -> bool:
+    try:
+        client = await _admin(bootstrap, 3000)
+    except Exception:
+        return False
+    try:
+        cluster = await client.describe_cluster()
+        return bool(cluster.get("brokers"))
+    except Exception:
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()
+
+
+def broker_answers(bootstrap: str) -> bool:
+    return asyncio.run(broker_answers_async(bootstrap))
+
+
+async def wait_for_broker(bootstrap: str, timeout: float = 60.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await broker_answers_async(bootstrap):
+            return
+        await asyncio.sleep(0.5)
+    raise TopicError(
+        f"no Kafka broker answered at {bootstrap} within {timeout:.0f}s; start one with "
+        "`vigil kafka start` or set VIGIL_KAFKA_BOOTSTRAP to a reachable cluster"
+    )
+
+
+@dataclass(frozen=True)
+class TopicState:
+    """What the cluster says about one topic: its partitions and the configs Vigil sets."""
+
+    partitions: int
+    configs: dict[str, str]
+
+
+async def partition_counts(bootstrap: str, names: Iterable[str] | None = None) -> dict[str, int]:
+    client = await _admin(bootstrap)
+    try:
+        topics = await client.describe_topics(list(names) if names is not None else None)
+    finally:
+        await client.close()
+    return {t["topic"]: len(t["partitions"]) for t in topics if t["error_code"] == 0}
+
+
+async def describe_topics(bootstrap: str, names: Iterable[str]) -> dict[str, TopicState]:
+    """Partitions and Vigil-relevant configs of the named topics that exist."""
+    counts = await partition_counts(bootstrap, names)
+    if not counts:
+        return {}
+    client = await _admin(bootstrap)
+    try:
+        responses = await client.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, dict.fromkeys(CHECKED)) for name in counts]
+        )
+    finally:
+        await client.close()
+    configs: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for _err, _msg, _type, name, entries in response.resources:
+            configs[name] = {e[0]: e[1] for e in entries}
+    return {name: TopicState(n, configs.get(name, {})) for name, n in counts.items()}
+
+
+CHECKED = ("cleanup.policy", "retention.ms", "retention.bytes")
+
+
+def shape_problems(spec: TopicSpec, state: TopicState, bootstrap: str) -> list[str]:
+    """How an existing topic differs from its spec, each with the fix."""
+    problems = []
+    if state.partitions != spec.partitions:
+        problems.append(
+            f"topic {spec.name} has {state.partitions} partitions but Vigil expects {spec.partitions}; set "
+            f"VIGIL_PARTITIONS={state.partitions} or delete the topics (`vigil topics delete`); Vigil "
+            "recreates them"
+        )
+    wrong = {k: v for k, v in spec.configs.items() if state.configs.get(k, v) != v}
+    if wrong:
+        have = ", ".join(f"{k}={state.configs.get(k)}" for k in wrong)
+        want = ",".join(f"{k}={v}" for k, v in wrong.items())
+        problems.append(
+            f"topic {spec.name} has {have} but Vigil keeps it as {spec.retention_text} ({want}); fix it with "
+            f"`kafka-configs.sh --bootstrap-server {bootstrap} --alter --entity-type topics --entity-name "
+            f"{spec.name} --add-config {want}`"
+        )
+    return problems
+
+
+async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication_factor: int = 1) -> list[str]:
+    """Create missing topics with their retention; check existing ones. Returns the names created."""
+    specs = list(specs)
+    existing = await describe_topics(bootstrap, [s.name for s in specs])
+    problems = [
+        p for s in specs if s.name in existing for p in shape_problems(s, existing[s.name], bootstrap)
+    ]
+    if problems:
+        raise TopicError("\n".join(problems))
+    missing = [s for s in specs if s.name not in existing]
+    if missing:
+        client = await _admin(bootstrap)
+        try:
+            await client.create_topics(
+                [
+                    NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.configs)
+                    for s in missing
+                ],
+                timeout_ms=15000,
+            )
+        finally:
+            await client.close()
+        # creation is asynchronous in KRaft: wait until metadata shows every partition
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while loop.time() < deadline:
+            counts = await partition_counts(bootstrap, [s.name for s in missing])
+            if all(counts.get(s.name) == s.partitions for s in missing):
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise TopicError(f"topics {[s.name for s in missing]} were not ready within 30s")
+    return [s.name for s in missing]
+
+
+async def delete_topics(bootstrap: str, names: Iterable[str], wait_s: float = 60.0) -> list[str]:
+    """Delete the topics that exist and wait until the cluster no longer lists them."""
+    names = list(names)
+    existing = await partition_counts(bootstrap)
+    present = [n for n in names if n in existing]
+    if present:
+        client = await _admin(bootstrap)
+        try:
+            await client.delete_topics(present, timeout_ms=15000)
+        finally:
+            await client.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while loop.time() < deadline:
+            if not set(present) & set(await partition_counts(bootstrap)):
+                break
+            await asyncio.sleep(0.5)
+        else:
+            raise TopicError(f"topics {present} were still listed {wait_s:.0f}s after deletion")
+    return present

@@ -1,0 +1,81 @@
+"""Local Prometheus and Alertmanager (Debian packages) for the demo and tests, configured to watch workers.
+
+The production configuration lives in ``alerting/``; here the same rule files are loaded and only the
+addresses differ, so the demo evaluates exactly the alerts a deployment would.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+import alerting
+from vigil.core.errors import VigilError
+from vigil.platform.processes import ManagedProcess
+
+WORKER_JOB = "vigil-worker"
+ALERTING_DIR = Path(alerting.__file__).resolve().parent
+
+
+class MissingBinary(VigilError, RuntimeError):
+    pass
+
+
+def _binary(*names: str) -> str:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise MissingBinary(
+        f"{names[0]} is not installed; run `bash scripts/setup.sh` (apt-get install prometheus "
+        "prometheus-alertmanager)"
+    )
+
+
+def prometheus_config(
+    worker_targets: Sequence[str], alertmanager: str | None, interval_s: float = 5.0
+) -> dict[str, object]:
+    config: dict[str, object] = {
+        "global": {"scrape_interval": f"{interval_s:g}s", "evaluation_interval": f"{interval_s:g}s"},
+        "rule_files": [str(p) for p in sorted((ALERTING_DIR / "rules").glob("*.yml"))],
+        "scrape_configs": [{"job_name": WORKER_JOB, "static_configs": [{"targets": list(worker_targets)}]}],
+    }
+    if alertmanager:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    return config
+
+
+def prometheus(
+    home: Path, port: int, worker_targets: Sequence[str], alertmanager: str | None, interval_s: float = 5.0
+) -> ManagedProcess:
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "prometheus.yml"
+    config.write_text(yaml.safe_dump(prometheus_config(worker_targets, alertmanager, interval_s)))
+    return prometheus_process(home, port, config)
+
+
+def prometheus_process(home: Path, port: int, config: Path) -> ManagedProcess:
+    """Prometheus on ``port`` with a prepared config file, its data and log under ``home``."""
+    argv = [
+        _binary("prometheus"),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={home / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--storage.tsdb.retention.time=2d",
+    ]
+    return ManagedProcess("prometheus", argv, home / "prometheus.log", f"http://127.0.0.1:{port}/-/ready")
+
+
+def alertmanager(home: Path, port: int, config: Path | None = None) -> ManagedProcess:
+    home.mkdir(parents=True, exist_ok=True)
+    argv = [
+        _binary("prometheus-alertmanager", "alertmanager"),
+        f"--config.file={config or ALERTING_DIR / 'alertmanager.yml'}",
+        f"--storage.path={home / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    return ManagedProcess("alertmanager", argv, home / "alertmanager.log", f"http://127.0.0.1:{port}/-/ready")
