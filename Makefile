@@ -16,3 +16,4 @@ lint:
 	.venv/bin/ruff check --no-cache .
 	.venv/bin/ruff format --no-cache --check .
 	.venv/bin/mypy vigil streams producers alerting dashboards
+	.venv/bin/lint-imports --no-cache

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import faust
 
 from streams.metrics import ALERTS_FIRING, ALERTS_PUBLISHED
 from vigil.core.alerts import AlertBook
 from vigil.core.contracts import AlertRecord, encode
 
-if TYPE_CHECKING:
-    from streams.runtime import Pipeline
-
 
 class AlertPublisher:
-    def __init__(self, pipe: Pipeline) -> None:
-        self.topic = pipe.topic(pipe.topics.alerts)
+    def __init__(self, app: faust.App, topic: faust.TopicT) -> None:
+        self.topic = topic
         self.books: dict[str, AlertBook] = {}
 
-        @pipe.app.page("/alerts")
+        @app.page("/alerts")
         async def alerts_page(web: Any, request: Any) -> Any:
             """Alerts firing now on this worker (it owns the incidents and districts it processes)."""
             return web.json([r.model_dump(mode="json") for r in self.active()])

@@ -60,7 +60,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         topics=Topics.from_settings(settings),
     )
     pipe.deadletters = DeadLetterSink(pipe.topic(pipe.topics.deadletter))
-    pipe.alerts = AlertPublisher(pipe)
+    pipe.alerts = AlertPublisher(app, pipe.topic(pipe.topics.alerts))
 
     for agent in (dispatch, fleet, beds, sentinel, windows, monitor):
         agent.register(pipe)

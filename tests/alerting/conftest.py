@@ -28,10 +28,10 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from alerting import local
 from tests.alerting.contract import REPO, RULES_DIR
 from tests.conftest import free_port
 from tests.support.http import get_json
-from vigil.platform import observability
 
 T = TypeVar("T")
 WAIT_S = 30.0
@@ -188,7 +188,7 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> 
     config = home / "alertmanager.yml"
     config.write_text(yaml.safe_dump(alertmanager_config(webhook.url), allow_unicode=True))
     port = free_port()
-    process = observability.alertmanager(home, port, config).start(WAIT_S)
+    process = local.alertmanager(home, port, config).start(WAIT_S)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -215,7 +215,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, served: str, alertmanag
     config = home / "prometheus.yml"
     am = alertmanager.removeprefix("http://")
     config.write_text(yaml.safe_dump(prometheus_config(served, f"127.0.0.1:{port}", am)))
-    process = observability.prometheus_process(home, port, config).start(WAIT_S)
+    process = local.prometheus_process(home, port, config).start(WAIT_S)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

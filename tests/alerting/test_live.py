@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
+from alerting import local
 from producers.sink import KafkaSink
 from tests.alerting.contract import rule_groups
 from tests.conftest import free_port, launch_worker
 from tests.support.http import get_json
 from vigil.core.city import load_city
 from vigil.core.contracts import DispatchEvent, EventType, Priority, Topics
-from vigil.platform import observability
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -88,8 +88,8 @@ def stack(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
 
     asyncio.run(produce())
     am_port, prom_port = free_port(), free_port()
-    am = observability.alertmanager(home / "am", am_port).start(60)
-    prom = observability.prometheus(
+    am = local.alertmanager(home / "am", am_port).start(60)
+    prom = local.prometheus(
         home / "prom", prom_port, [f"127.0.0.1:{worker.port}"], f"127.0.0.1:{am_port}", interval_s=1
     ).start(60)
     try:

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from alerting import local
 from vigil.cli.arguments import positive_seconds, speed_or_max
 from vigil.core.city import load_city
 from vigil.core.settings import Settings
-from vigil.platform import observability
 from vigil.platform.broker import LocalBroker
 from vigil.platform.processes import ManagedProcess, ProcessError
 
@@ -164,10 +164,10 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
         worker.start(120)
         print(f"metrics: {base}/metrics", flush=True)
         try:
-            am = observability.alertmanager(home / "alertmanager", settings.alertmanager_port)
+            am = local.alertmanager(home / "alertmanager", settings.alertmanager_port)
             children.append(am)
             am.start(60)
-            prom = observability.prometheus(
+            prom = local.prometheus(
                 home / "prometheus",
                 settings.prometheus_port,
                 [worker_addr],
@@ -180,7 +180,7 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
                 f"alertmanager: http://127.0.0.1:{settings.alertmanager_port}",
                 flush=True,
             )
-        except (observability.MissingBinary, ProcessError) as exc:
+        except (local.MissingBinary, ProcessError) as exc:
             print(f"warning: running without Prometheus/Alertmanager: {exc}", flush=True)
         print(f"logs: {home}", flush=True)
 

@@ -285,7 +285,7 @@ SCHEMAS: dict[Source, type[DispatchEvent] | type[SentinelReport] | type[BedSnaps
 
 # The table-record format version. Bump it when a table's records change shape: the worker's consumer group
 # (and so its changelogs) are named after it, and a new group rebuilds every table by replaying the sources.
-STATE_FORMAT = 3
+STATE_FORMAT = 4
 UNLIMITED = -1
 GIB = 1024**3
 

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import yaml
 
-import alerting
 from vigil.core.errors import VigilError
 from vigil.platform.processes import ManagedProcess
 
 WORKER_JOB = "vigil-worker"
-ALERTING_DIR = Path(alerting.__file__).resolve().parent
+ALERTING_DIR = Path(__file__).resolve().parent
 
 
 class MissingBinary(VigilError, RuntimeError):
