@@ -21,7 +21,7 @@ FREE_STEPS = ((None, "red"), (3, "orange"), (8, "green"))
 
 
 def free_beds(ward: str) -> str:
-    return f'sum(vigil_beds_total{{ward="{ward}"}}) - sum(vigil_beds_occupied{{ward="{ward}"}})'
+    return f'sum(vigil_beds_staffed{{ward="{ward}"}}) - sum(vigil_beds_occupied{{ward="{ward}"}})'
 
 
 def build() -> dashboard.Dashboard:
@@ -35,7 +35,7 @@ def build() -> dashboard.Dashboard:
         )
         .with_row(row("全市 / City"))
         .with_panel(
-            big_number("空床 / Free beds", "sum(vigil_beds_total) - sum(vigil_beds_occupied)", width=4)
+            big_number("空床 / Free beds", "sum(vigil_beds_staffed) - sum(vigil_beds_occupied)", width=4)
         )
         .with_panel(big_number("ICU 空床 / Free ICU beds", free_beds("icu"), width=4, steps=FREE_STEPS))
         .with_panel(
@@ -50,7 +50,7 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             big_number(
                 "总使用率 / Occupancy",
-                "sum(vigil_beds_occupied) / sum(vigil_beds_total)",
+                "sum(vigil_beds_occupied) / sum(vigil_beds_staffed)",
                 unit="percentunit",
                 width=4,
                 steps=OCCUPANCY_STEPS,
@@ -62,7 +62,7 @@ def build() -> dashboard.Dashboard:
                 "各医院各病区使用率 / Occupancy by hospital and ward",
                 with_names(
                     "sum by (hospital, ward) (vigil_beds_occupied)"
-                    " / sum by (hospital, ward) (vigil_beds_total > 0)",
+                    " / sum by (hospital, ward) (vigil_beds_staffed > 0)",
                     "hospital",
                 ),
                 rows="name_zh",
@@ -74,7 +74,7 @@ def build() -> dashboard.Dashboard:
             matrix(
                 "各医院各病区空床 / Free beds by hospital and ward",
                 with_names(
-                    "sum by (hospital, ward) (vigil_beds_total)"
+                    "sum by (hospital, ward) (vigil_beds_staffed)"
                     " - sum by (hospital, ward) (vigil_beds_occupied)",
                     "hospital",
                 ),
@@ -89,7 +89,12 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             trend(
                 "各病区使用率 / Occupancy by ward type",
-                [("sum by (ward) (vigil_beds_occupied) / sum by (ward) (vigil_beds_total > 0)", "{{ward}}")],
+                [
+                    (
+                        "sum by (ward) (vigil_beds_occupied) / sum by (ward) (vigil_beds_staffed > 0)",
+                        "{{ward}}",
+                    )
+                ],
                 unit="percentunit",
                 width=12,
                 height=9,

@@ -12,7 +12,7 @@ TITLE = "急救指挥中心总览 / Command Centre Overview"
 
 AVAILABLE_BY_DISTRICT = with_names("sum by (district) (vigil_ambulances_available)", "district")
 OCCUPANCY_BY_HOSPITAL_WARD = with_names(
-    "sum by (hospital, ward) (vigil_beds_occupied) / sum by (hospital, ward) (vigil_beds_total > 0)",
+    "sum by (hospital, ward) (vigil_beds_occupied) / sum by (hospital, ward) (vigil_beds_staffed > 0)",
     "hospital",
 )
 
@@ -52,7 +52,7 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             big_number(
                 "床位使用率 / Bed occupancy",
-                "sum(vigil_beds_occupied) / sum(vigil_beds_total)",
+                "sum(vigil_beds_occupied) / sum(vigil_beds_staffed)",
                 unit="percentunit",
                 steps=OCCUPANCY_STEPS,
             )
@@ -60,7 +60,7 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             big_number(
                 "ICU 使用率 / ICU occupancy",
-                'sum(vigil_beds_occupied{ward="icu"}) / sum(vigil_beds_total{ward="icu"})',
+                'sum(vigil_beds_occupied{ward="icu"}) / sum(vigil_beds_staffed{ward="icu"})',
                 unit="percentunit",
                 steps=OCCUPANCY_STEPS,
             )
@@ -107,7 +107,7 @@ def build() -> dashboard.Dashboard:
             bars(
                 "ICU 空床 / Free ICU beds",
                 with_names(
-                    'sum by (hospital) (vigil_beds_total{ward="icu"})'
+                    'sum by (hospital) (vigil_beds_staffed{ward="icu"})'
                     ' - sum by (hospital) (vigil_beds_occupied{ward="icu"})',
                     "hospital",
                 ),

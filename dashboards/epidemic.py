@@ -133,7 +133,7 @@ def build() -> dashboard.Dashboard:
                 "隔离空床 / Free isolation beds",
                 [
                     (
-                        'sum(vigil_beds_total{ward="isolation"})'
+                        'sum(vigil_beds_staffed{ward="isolation"})'
                         ' - sum(vigil_beds_occupied{ward="isolation"})',
                         "全市 / city",
                     )

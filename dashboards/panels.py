@@ -150,7 +150,7 @@ def ward_occupancy_by_hospital(title: str, ward: str, width: int = 12) -> bargau
     """One bar per hospital: occupied over total beds of one ward type (hospitals without it left out)."""
     expr = (
         f'sum by (hospital) (vigil_beds_occupied{{ward="{ward}"}})'
-        f' / sum by (hospital) (vigil_beds_total{{ward="{ward}"}} > 0)'
+        f' / sum by (hospital) (vigil_beds_staffed{{ward="{ward}"}} > 0)'
     )
     return bars(
         title,

@@ -57,7 +57,7 @@ BEDS_OCCUPIED = Gauge(
     "vigil_beds_occupied", "Occupied beds (latest snapshot)", ["hospital", "ward"], registry=REGISTRY
 )
 BEDS_TOTAL = Gauge(
-    "vigil_beds_total", "Staffed beds (latest snapshot)", ["hospital", "ward"], registry=REGISTRY
+    "vigil_beds_staffed", "Staffed beds (latest snapshot)", ["hospital", "ward"], registry=REGISTRY
 )
 
 CONSUMER_LAG = Gauge(
@@ -98,7 +98,7 @@ INTERVALS_DUPLICATE = Counter(
     registry=REGISTRY,
 )
 WINDOW_COUNT = Gauge(
-    "vigil_interval_window_count",
+    "vigil_interval_window_observations",
     "Intervals in the current event-time window",
     ["interval", "window", "scope", "group"],
     registry=REGISTRY,

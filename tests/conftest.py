@@ -22,6 +22,7 @@ from vigil.platform.broker import LocalBroker, port_open
 from vigil.platform.processes import ManagedProcess
 
 SHARED = REPO.parent / "shared"
+RETENTION_CHECK_MS = 2000  # the test broker applies retention often, so a test can wait past a check
 TEST_KAFKA_PORT = int(os.environ.get("VIGIL_TEST_KAFKA_PORT", "29092"))
 
 
@@ -50,6 +51,7 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         cache_dir=Settings().cache_dir,
         state_dir=tmp_path_factory.mktemp("kafka-state"),
         heap="512m",
+        retention_check_ms=RETENTION_CHECK_MS,
     )
     broker.start(tie_to_parent=True)
     try:

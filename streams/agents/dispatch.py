@@ -11,9 +11,11 @@ from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, INTERVALS_IMPOSSI
 from vigil.core.alerts import epoch
 from vigil.core.contracts import Complaint, DispatchEvent, EventType, Source
 from vigil.core.dedup import remember
-from vigil.dispatch import alerts as dispatch_alerts
-from vigil.dispatch import incidents, windows
-from vigil.dispatch.intervals import IncidentTimes
+from vigil.dispatch import incidents, observations
+from vigil.dispatch.alerts import IncidentLimits
+from vigil.dispatch.event_clock import PartitionClock
+from vigil.dispatch.incident_alerts import IncidentAlerts
+from vigil.dispatch.incident_intervals import IncidentIntervals
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
@@ -29,42 +31,18 @@ def register(pipe: Pipeline) -> None:
     fleet_topic = pipe.topic(pipe.topics.fleet)
     observations_topic = pipe.topic(pipe.topics.intervals)
     fever_calls_topic = pipe.topic(pipe.topics.fever_calls)
-    newest_by_partition: dict[int, float] = {}
-    settings = pipe.settings
-    limits = dispatch_alerts.IncidentLimits.from_settings(settings)
-
-    watch: dict[str, int] = {}  # incident -> partition, for incidents that may still raise an alert
-    episodes_sent: set[str] = set()  # fingerprints of completed episodes already published
-
-    async def check_incident(times: IncidentTimes, at: datetime) -> None:
-        assert pipe.alerts is not None
-        book = pipe.alerts.book("dispatch")
-        holding = dispatch_alerts.incident_conditions(times, at, limits)
-        records = book.reconcile("incident", times.incident_id, holding, at)
-        resolved = {r.fingerprint for r in records if not r.firing}
-        for c, ended in dispatch_alerts.completed_episodes(times, limits):
-            if c.fingerprint not in resolved and c.fingerprint not in episodes_sent:
-                record = book.episode(c, ended)
-                if record is not None:
-                    records.append(record)
-        episodes_sent.update(r.fingerprint for r in records if not r.firing)
-        await pipe.alerts.publish(records)
-
-    def waiting(times: IncidentTimes) -> bool:
-        st = times.unit_stage
-        return (times.notified is None and not times.cancelled) or (
-            EventType.AT_HOSPITAL in st and EventType.HANDOVER not in st and EventType.CLEARED not in st
-        )
+    assert pipe.alerts is not None
+    alerts = pipe.alerts
+    clock = PartitionClock()
+    incident_alerts = IncidentAlerts(alerts.book("dispatch"), IncidentLimits.from_settings(pipe.settings))
 
     async def check_watched(partition: int | None, at: datetime) -> None:
-        for incident, p in list(watch.items()):
-            if partition is not None and p != partition:
-                continue
+        for incident in incident_alerts.watched(partition):
             record = times_table.get(incident)
             if record is None:
-                del watch[incident]
+                incident_alerts.forget(incident)
                 continue
-            await check_incident(IncidentTimes.from_dict(record["t"]), at)
+            await alerts.publish(incident_alerts.check(IncidentIntervals.load(incident, record).times, at))
 
     @pipe.timer(2.0)
     async def stalled_and_offload() -> None:
@@ -73,57 +51,27 @@ def register(pipe: Pipeline) -> None:
         owned = pipe.owned(source_spec.name)
         if not owned or not all(pipe.caught_up(source_spec.name, p) for p in owned):
             return
-        newest = max((newest_by_partition.get(p, 0.0) for p in owned), default=0.0)
+        newest = clock.newest(owned)
         if newest:
             await check_watched(None, epoch(newest))
 
     async def observe_intervals(event: DispatchEvent, partition: int) -> None:
-        """Send interval observations that changed with this event to their window owners."""
+        """Send interval observations that changed with this event to their window owners; check alerts."""
         assert event.incident_id is not None
-        record = times_table.get(event.incident_id)
-        times = IncidentTimes.from_dict(record["t"]) if record else IncidentTimes(event.incident_id)
-        emitted: windows.Emitted = record["e"] if record else {}
-        times.add(event)
-        valid, impossible = times.observations()
-        for bad in impossible:
-            if bad.value not in (record or {}).get("bad", []):
-                INTERVALS_IMPOSSIBLE.labels(bad.value).inc()
-        current = {k.value: (v, t.timestamp()) for k, (v, t) in valid.items()}
-        t_event = event.event_time.timestamp()
-        newest = newest_by_partition[partition] = max(newest_by_partition.get(partition, t_event), t_event)
-        groups = windows.groups_of(times.district, times.station, times.priority)
-        for name, seconds, observed_at, sign in windows.changes(emitted, current):
-            for scope, group in groups.items():
-                payload = {
-                    "i": event.incident_id,
-                    "n": name,
-                    "v": seconds,
-                    "t": observed_at,
-                    "s": sign,
-                    "scope": scope,
-                    "g": group,
-                    "d": times.district,
-                    "p": partition,
-                    "w": newest,
-                }
-                await observations_topic.send(key=f"{scope}:{group}".encode(), value=orjson.dumps(payload))
-        if waiting(times):
-            watch[times.incident_id] = partition
-        else:
-            watch.pop(times.incident_id, None)
+        state = IncidentIntervals.load(event.incident_id, times_table.get(event.incident_id))
+        newest = clock.advance(partition, event.event_time.timestamp())
+        update = state.add(event, partition, newest)
+        for interval in update.newly_impossible:
+            INTERVALS_IMPOSSIBLE.labels(interval.value).inc()
+        for obs in update.observations:
+            await observations_topic.send(key=obs.key, value=observations.encode(obs))
+        # recorded before the watch-list check below reads it back: a new incident must stay watched
+        times_table.set(event.incident_id, state.to_dict(), partition)
+        incident_alerts.track(state.times, partition)
         # this partition's event time: deterministic, and never ahead of a partition still catching up
         at = epoch(newest)
-        await check_incident(times, at)
+        await alerts.publish(incident_alerts.check(state.times, at))
         await check_watched(partition, at)
-        times_table.set(
-            event.incident_id,
-            {
-                "t": times.to_dict(),
-                "e": {k: list(v) for k, v in current.items()},
-                "bad": sorted({i.value for i in impossible}),
-            },
-            partition,
-        )
 
     async def handle(raw: bytes, msg: Any) -> None:
         event = await pipe.decode_or_reject(Source.DISPATCH, raw, msg)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vigil.core.contracts import DispatchEvent, Source, decode
-from vigil.dispatch import alerts as dispatch_alerts
 from vigil.dispatch import fleet
+from vigil.dispatch.alerts import level_zero_conditions
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
@@ -17,6 +17,9 @@ def register(pipe: Pipeline) -> None:
     unit_table = pipe.tables["units"] = pipe.table("units")
     home = pipe.city.unit_district
     names = {d.id: d.name_zh for d in pipe.city.districts}
+    assert pipe.alerts is not None
+    alerts = pipe.alerts
+    book = alerts.book("fleet")
 
     async def handle(raw: bytes, msg: Any) -> None:
         # already validated and de-duplicated by the dispatch agent; a decode error here is a bug and is
@@ -28,17 +31,9 @@ def register(pipe: Pipeline) -> None:
             return
         unit_table.set(event.unit, state, msg.partition)
         district = state["district"]
-        available = sum(
-            1 for u in unit_table.values() if u["district"] == district and u["status"] == "available"
-        )
-        holding = (
-            []
-            if available
-            else [dispatch_alerts.level_zero(district, names.get(district, district), event.event_time)]
-        )
-        assert pipe.alerts is not None
-        book = pipe.alerts.book("fleet")
-        await pipe.alerts.publish(book.reconcile("district", district, holding, event.event_time))
+        at = event.event_time
+        holding = level_zero_conditions(district, names.get(district, district), unit_table.values(), at)
+        await alerts.publish(book.reconcile("district", district, holding, at))
 
     @pipe.app.agent(pipe.topic(source_spec), name="fleet", concurrency=1)
     async def fleet_agent(stream: Any) -> None:

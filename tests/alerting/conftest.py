@@ -60,7 +60,7 @@ SERVED: dict[str, list[tuple[dict[str, str], float]]] = {
         ({"hospital": "tcm", "ward": "icu"}, 10),
         ({"hospital": "tcm", "ward": "isolation"}, 3),
     ],
-    "vigil_beds_total": [
+    "vigil_beds_staffed": [
         ({"hospital": "people1", "ward": "icu"}, 60),
         ({"hospital": "people1", "ward": "general"}, 900),
         ({"hospital": "tcm", "ward": "icu"}, 20),

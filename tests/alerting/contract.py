@@ -11,30 +11,26 @@ import re
 from pathlib import Path
 
 import yaml
+from prometheus_client import Counter, Gauge
+
+from streams import metrics
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "alerting" / "rules"
 
-# name -> label names (the worker's /metrics; counters with their _total suffix)
-METRICS: dict[str, frozenset[str]] = {
-    "vigil_events_consumed_total": frozenset({"source", "type"}),
-    "vigil_events_invalid_total": frozenset({"source", "reason"}),
-    "vigil_events_duplicate_total": frozenset({"source"}),
-    "vigil_events_late_total": frozenset({"source"}),
-    "vigil_incidents_open": frozenset(),
-    "vigil_ambulances": frozenset({"district", "status"}),
-    "vigil_ambulances_available": frozenset({"district"}),
-    "vigil_beds_occupied": frozenset({"hospital", "ward"}),
-    "vigil_beds_total": frozenset({"hospital", "ward"}),
-    "vigil_consumer_lag_messages": frozenset({"topic", "partition"}),
-    "vigil_event_rate_per_second": frozenset({"source"}),
-    "vigil_event_time_seconds": frozenset({"source"}),
-    "vigil_agent_crashes_total": frozenset({"agent"}),
-    "vigil_sentinel_alarm": frozenset({"scope", "entity", "district", "indicator"}),
-    "vigil_outbreak_escalated": frozenset({"district"}),
-    "vigil_sentinel_reports_overdue": frozenset({"site", "district"}),
-    "vigil_sentinel_report_corrections_total": frozenset({"outcome"}),
-}
+
+def _exported() -> dict[str, frozenset[str]]:
+    """name -> label names of every metric the worker exports (counters with their _total suffix), read
+    from the metric objects in streams/metrics.py, so this is never a second hand-kept list."""
+    out: dict[str, frozenset[str]] = {}
+    for obj in vars(metrics).values():
+        if isinstance(obj, Counter | Gauge):
+            name = obj._name + ("_total" if isinstance(obj, Counter) else "")
+            out[name] = frozenset(obj._labelnames)
+    return out
+
+
+METRICS: dict[str, frozenset[str]] = _exported()
 SOURCES = ("dispatch", "sentinel", "beds")
 STATUSES = ("available", "dispatched", "at_hospital", "out_of_service")
 WARDS = ("general", "icu", "isolation", "paediatric", "emergency")

@@ -153,9 +153,9 @@ def test_dashboard_queries_run_on_prometheus(prometheus: str, uid: str, title: s
 
 def test_name_join_names_known_ids_and_keeps_unknown_ones(prometheus: str) -> None:
     wait_for("the hospital names", lambda: instant_query(prometheus, "vigil:hospital_info"))
-    wait_for("the bed metrics", lambda: instant_query(prometheus, "vigil_beds_total"))
+    wait_for("the bed metrics", lambda: instant_query(prometheus, "vigil_beds_staffed"))
     # beds of the two served hospitals, plus one hospital that the city file does not name
-    beds = 'sum by (hospital) (vigil_beds_total) or label_replace(vector(5), "hospital", "field1", "", "")'
+    beds = 'sum by (hospital) (vigil_beds_staffed) or label_replace(vector(5), "hospital", "field1", "", "")'
     rows = instant_query(prometheus, with_names(beds, "hospital"))
     assert {r["metric"]["hospital"]: r["metric"]["name_zh"] for r in rows} == {
         "people1": "市人民医院",

@@ -64,7 +64,7 @@ def test_the_contract_check_catches_a_bad_query() -> None:
         "vigil_ambulance_available"
     }
     assert check_expr("sum(vigil_ambulance_available)")  # a typo of vigil_ambulances_available
-    assert check_expr('sum(vigil_beds_total{wards="icu"})')  # no such label
+    assert check_expr('sum(vigil_beds_staffed{wards="icu"})')  # no such label
 
 
 @pytest.mark.parametrize("uid", list(DASHBOARDS))
@@ -112,7 +112,7 @@ def test_command_centre_shows_the_whole_city_on_one_screen() -> None:
         "vigil_incidents_open",
         "vigil_ambulances_available",
         "vigil_beds_occupied",
-        "vigil_beds_total",
+        "vigil_beds_staffed",
         "vigil_event_rate_per_second",
         "vigil_events_invalid_total",
         "vigil_consumer_lag_messages",

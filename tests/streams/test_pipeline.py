@@ -243,7 +243,7 @@ def test_beds_latest_snapshot_per_ward(scenario: Scenario) -> None:
             if key not in latest or e.time >= latest[key].time:
                 latest[key] = e
     occupied = values(scenario.samples, "vigil_beds_occupied", "hospital", "ward")
-    beds_total = values(scenario.samples, "vigil_beds_total", "hospital", "ward")
+    beds_total = values(scenario.samples, "vigil_beds_staffed", "hospital", "ward")
     assert occupied == {k: float(s.occupied) for k, s in latest.items()}
     assert beds_total == {k: float(s.total) for k, s in latest.items()}
 

@@ -84,7 +84,7 @@ def summary_line(samples: dict[str, list[tuple[dict[str, str], float]]], elapsed
     available = samples.get("vigil_ambulances_available", [])
     fleet = total("vigil_ambulances")
     none_left = sorted(labels["district"] for labels, v in available if v == 0)
-    occ, tot = total("vigil_beds_occupied"), total("vigil_beds_total")
+    occ, tot = total("vigil_beds_occupied"), total("vigil_beds_staffed")
     beds = f"{100 * occ / tot:.1f}%" if tot else "n/a"
     watermark = max((v for _, v in samples.get("vigil_event_time_seconds", [])), default=0.0)
     at = datetime.fromtimestamp(watermark, tz).strftime("%m-%d %H:%M %Z") if watermark else "—"

@@ -6,13 +6,14 @@ Pure logic: conditions are evaluated against an event-time "now" (the worker's w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from vigil.core.alerts import Condition
 from vigil.core.contracts import EventType, Severity
 from vigil.core.settings import Settings
+from vigil.dispatch.fleet import UnitState, UnitStatus
 from vigil.dispatch.intervals import IncidentTimes
 
 
@@ -119,3 +120,12 @@ def level_zero(district: str, name_zh: str, since: datetime) -> Condition:
         f"{name_zh}（{district}）无可用救护车（零级状态）",
         f"No ambulance available in district {district} (level zero)",
     )
+
+
+def level_zero_conditions(
+    district: str, name_zh: str, units: Iterable[UnitState], at: datetime
+) -> list[Condition]:
+    """Level zero holds for ``district`` at ``at`` while none of its units (counted in their home district,
+    see :func:`vigil.dispatch.fleet.apply`) is available."""
+    available = any(u["district"] == district and u["status"] == UnitStatus.AVAILABLE for u in units)
+    return [] if available else [level_zero(district, name_zh, at)]

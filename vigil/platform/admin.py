@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -29,19 +30,32 @@ async def _admin(bootstrap: str, timeout_ms: int = 5000) -> AIOKafkaAdminClient:
     return client
 
 
-async def broker_answers_async(bootstrap: str) -> bool:
+@contextlib.contextmanager
+def _quiet_connection_errors() -> Iterator[None]:
+    """aiokafka logs every refused connection as an error; while probing, "no answer" is the answer."""
+    logger = logging.getLogger("aiokafka")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
     try:
-        client = await _admin(bootstrap, 3000)
-    except Exception:
-        return False
-    try:
-        cluster = await client.describe_cluster()
-        return bool(cluster.get("brokers"))
-    except Exception:
-        return False
+        yield
     finally:
-        with contextlib.suppress(Exception):
-            await client.close()
+        logger.setLevel(level)
+
+
+async def broker_answers_async(bootstrap: str) -> bool:
+    with _quiet_connection_errors():
+        try:
+            client = await _admin(bootstrap, 3000)
+        except Exception:
+            return False
+        try:
+            cluster = await client.describe_cluster()
+            return bool(cluster.get("brokers"))
+        except Exception:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                await client.close()
 
 
 def broker_answers(bootstrap: str) -> bool:

@@ -50,6 +50,8 @@ class LocalBroker:
     cache_dir: Path
     state_dir: Path
     heap: str = "512m"
+    # how often the broker deletes segments past retention (Kafka's default: 5 min); tests shorten it
+    retention_check_ms: int = 300_000
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)
 
     @classmethod
@@ -180,7 +182,10 @@ class LocalBroker:
         props = self.home / "server.properties"
         props.write_text(
             _resource("server.properties").format(
-                port=self.port, controller_port=self.controller_port, data_dir=self.home / "data"
+                port=self.port,
+                controller_port=self.controller_port,
+                data_dir=self.home / "data",
+                retention_check_ms=self.retention_check_ms,
             ),
             encoding="utf-8",
         )

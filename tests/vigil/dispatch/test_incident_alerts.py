@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from tests.vigil.dispatch.events import at, ev
+from vigil.core.alerts import AlertBook
+from vigil.core.contracts import EventType
+from vigil.dispatch.alerts import IncidentLimits
+from vigil.dispatch.incident_alerts import IncidentAlerts, waiting
+from vigil.dispatch.intervals import IncidentTimes
+
+LIMITS = IncidentLimits({"DELTA": 60.0, "ALPHA": 300.0}, offload_s=1800.0)
+
+
+def times(*stages: tuple[EventType, float], incident: str = "INC-1") -> IncidentTimes:
+    t = IncidentTimes(incident)
+    for et, s in stages:
+        t.add(ev(et, s, incident=incident))
+    return t
+
+
+def test_waiting_while_no_unit_or_at_hospital_without_handover() -> None:
+    call = (EventType.CALL_RECEIVED, 0)
+    notified = (EventType.UNIT_NOTIFIED, 60)
+    hospital = (EventType.AT_HOSPITAL, 1500)
+    assert waiting(times(call))
+    assert not waiting(times(call, (EventType.CANCELLED, 30)))
+    assert not waiting(times(call, notified))
+    assert not waiting(times(call, notified, (EventType.ON_SCENE, 600)))
+    assert waiting(times(call, notified, hospital))
+    assert not waiting(times(call, notified, hospital, (EventType.HANDOVER, 1800)))
+    assert not waiting(times(call, notified, hospital, (EventType.CLEARED, 2400)))
+
+
+def test_watch_list_follows_waiting_per_partition_in_first_watched_order() -> None:
+    alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+    alerts.track(times((EventType.CALL_RECEIVED, 0), incident="B"), partition=1)
+    alerts.track(times((EventType.CALL_RECEIVED, 0), incident="A"), partition=0)
+    alerts.track(times((EventType.CALL_RECEIVED, 0), incident="C"), partition=1)
+    assert alerts.watched() == ["B", "A", "C"]
+    assert alerts.watched(1) == ["B", "C"] and alerts.watched(2) == []
+    alerts.track(
+        times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 60), incident="B"), partition=1
+    )
+    alerts.forget("A")
+    alerts.forget("never-watched")
+    assert alerts.watched() == ["C"]
+
+
+def test_stalled_fires_at_its_threshold_and_resolves_once_with_its_length() -> None:
+    alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+    call = times((EventType.CALL_RECEIVED, 0))
+    assert alerts.check(call, at(59)) == []
+    [fired] = alerts.check(call, at(60))
+    assert (fired.alertname, fired.labels["incident"], fired.starts_at, fired.ends_at) == (
+        "StalledIncident",
+        "INC-1",
+        at(60),
+        None,
+    )
+    assert alerts.check(call, at(120)) == []  # still firing: nothing new
+    served = times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 240))
+    [resolved] = alerts.check(served, at(240))
+    assert (resolved.starts_at, resolved.ends_at, resolved.annotations["duration_s"]) == (
+        at(60),
+        at(240),
+        "180",
+    )
+    assert alerts.check(served, at(300)) == []  # the episode is not reported again
+
+
+def test_an_episode_between_two_checks_is_reported_once_with_its_true_times() -> None:
+    alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+    served = times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 180))
+    [episode] = alerts.check(served, at(180))
+    assert episode.alertname == "StalledIncident" and not episode.firing
+    assert (episode.starts_at, episode.ends_at, episode.annotations["duration_s"]) == (at(60), at(180), "120")
+    assert alerts.check(served, at(200)) == []
+    assert alerts.check(served, at(9999)) == []
+
+
+def test_offload_fires_after_its_limit_at_hospital() -> None:
+    alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+    t = times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 30), (EventType.AT_HOSPITAL, 1000))
+    assert alerts.check(t, at(2799)) == []
+    [fired] = alerts.check(t, at(2800))
+    assert fired.alertname == "OffloadDelay" and fired.starts_at == at(2800) and fired.firing
+    assert [r.fingerprint for r in alerts.book.active.values()] == [fired.fingerprint]
