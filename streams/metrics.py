@@ -44,6 +44,12 @@ AGENT_CRASHES = Counter(
     registry=REGISTRY,
 )
 
+TIMER_RUNS = Counter(
+    "vigil_timer_runs",
+    "Completed runs of each periodic task (gauges, event-time alert checks, completeness)",
+    ["timer"],
+    registry=REGISTRY,
+)
 INCIDENTS_OPEN = Gauge(
     "vigil_incidents_open", "Incidents not yet cancelled or cleared by every unit", registry=REGISTRY
 )
@@ -56,7 +62,7 @@ AMBULANCES_AVAILABLE = Gauge(
 BEDS_OCCUPIED = Gauge(
     "vigil_beds_occupied", "Occupied beds (latest snapshot)", ["hospital", "ward"], registry=REGISTRY
 )
-BEDS_TOTAL = Gauge(
+BEDS_STAFFED = Gauge(
     "vigil_beds_staffed", "Staffed beds (latest snapshot)", ["hospital", "ward"], registry=REGISTRY
 )
 

@@ -10,7 +10,7 @@ from streams.metrics import (
     AMBULANCES,
     AMBULANCES_AVAILABLE,
     BEDS_OCCUPIED,
-    BEDS_TOTAL,
+    BEDS_STAFFED,
     CONSUMER_LAG,
     EVENT_RATE,
     EVENTS_CONSUMED,
@@ -51,11 +51,11 @@ def register(pipe: Pipeline) -> None:
             AMBULANCES_AVAILABLE.labels(district).set(by_status[(district, UnitStatus.AVAILABLE.value)])
 
         BEDS_OCCUPIED.clear()  # wards whose partition moved to another worker are that worker's to report
-        BEDS_TOTAL.clear()
+        BEDS_STAFFED.clear()
         for st in pipe.tables["wards"].values():
             if st:
                 BEDS_OCCUPIED.labels(st["hospital"], st["ward"]).set(st["occupied"])
-                BEDS_TOTAL.labels(st["hospital"], st["ward"]).set(st["total"])
+                BEDS_STAFFED.labels(st["hospital"], st["ward"]).set(st["total"])
 
     exported: set[tuple[str, str]] = set()
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from streams.metrics import AGENT_CRASHES, EVENT_TIME
+from streams.metrics import AGENT_CRASHES, EVENT_TIME, TIMER_RUNS
 from vigil.core.city import City
 from vigil.core.contracts import Event, InvalidEvent, Source, Topics, TopicSpec, decode
 from vigil.core.settings import Settings
@@ -86,7 +86,8 @@ class Pipeline:
         return self.handles[spec.name]
 
     def timer(self, interval: float) -> Callable[[Callable[[], Awaitable[None]]], Any]:
-        """``app.timer`` that logs and counts an error instead of crashing the whole worker."""
+        """``app.timer`` that logs and counts an error instead of crashing the whole worker, and counts
+        completed runs: a run that started after the input was consumed has seen all of it."""
 
         def decorate(fn: Callable[[], Awaitable[None]]) -> Any:
             async def guarded() -> None:
@@ -95,6 +96,8 @@ class Pipeline:
                 except Exception:
                     log.exception("timer %s failed; it runs again in %ss", fn.__name__, interval)
                     AGENT_CRASHES.labels(f"timer:{fn.__name__}").inc()
+                else:
+                    TIMER_RUNS.labels(fn.__name__).inc()
 
             guarded.__name__ = fn.__name__
             guarded.__qualname__ = fn.__qualname__

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from producers.sink import KafkaSink
 from tests.conftest import launch_worker
 from tests.support.kafka import read_topics_async
+from tests.support.metrics import Samples, total, values, wait_for_fresh_run, wait_until
 from vigil.core.city import load_city
 from vigil.core.contracts import DispatchEvent, EventType, Priority, Topics
 
@@ -76,59 +78,103 @@ def quick_incident(inc: str, start: float, unit: str) -> list[DispatchEvent]:
     ]
 
 
-def run(
-    kafka: str, tmp_path: Path, events: list[DispatchEvent], settle_s: float = 12
-) -> list[dict[str, Any]]:
-    namespace = f"alerts{time.time_ns() % 10**10}"
-    worker = launch_worker(kafka, namespace, tmp_path)
-    topics = Topics(namespace, 4)
+class Harness:
+    """One worker on a fresh namespace; ``send`` a batch, ``settle`` until the worker has provably seen it."""
 
-    async def go() -> list[dict[str, Any]]:
-        async with KafkaSink(kafka, topics, progress=lambda _: None) as sink:
-            for e in sorted(events, key=lambda e: e.event_time):
-                await sink.send_event(e)
-        await asyncio.sleep(settle_s)  # let the event-time checks run a few timer ticks
-        values = (await read_topics_async(kafka, [topics.alerts.name]))[topics.alerts.name]
-        return [orjson.loads(v) for v in values]
+    def __init__(self, kafka: str, tmp_path: Path) -> None:
+        self.kafka = kafka
+        self.topics = Topics(f"alerts{time.time_ns() % 10**10}", 4)
+        self.worker = launch_worker(kafka, self.topics.namespace, tmp_path)
+        self.sent = 0
 
-    try:
-        return asyncio.run(go())
-    finally:
-        worker.stop()
+    def send(self, events: list[DispatchEvent]) -> None:
+        async def go() -> None:
+            async with KafkaSink(self.kafka, self.topics, progress=lambda _: None) as sink:
+                for e in sorted(events, key=lambda e: e.event_time):
+                    await sink.send_event(e)
+
+        asyncio.run(go())
+        self.sent += len(events)
+
+    def settle(self) -> list[dict[str, Any]]:
+        """Alert records so far, read once every event was applied, the fleet and interval topics are
+        drained (lag 0), and the event-time alert check has run again after that."""
+
+        def consumed(s: Samples) -> bool:
+            applied = sum(values(s, "vigil_events_consumed_total", "source").values())
+            return (
+                applied >= self.sent
+                and bool(values(s, "vigil_consumer_lag_messages", "topic"))
+                and (total(s, "vigil_consumer_lag_messages") == 0)
+            )
+
+        url = self.worker.metrics_url
+        done = wait_until(url, consumed, 120, f"the worker to apply {self.sent} events")
+        done = wait_for_fresh_run(url, "consumer_lag", done)
+        assert consumed(done), "lag reappeared"
+        wait_for_fresh_run(url, "stalled_and_offload", done)
+        values_ = asyncio.run(read_topics_async(self.kafka, [self.topics.alerts.name], idle_ms=1500))
+        return [orjson.loads(v) for v in values_[self.topics.alerts.name]]
+
+    def stop(self) -> None:
+        self.worker.stop()
 
 
-def test_alerts_fire_and_resolve_in_a_scenario_built_for_them(kafka: str, tmp_path: Path) -> None:
-    events = roster()
-    # a DELTA call nobody is sent to, then the unit arrives 4 minutes later: stalled fires, then resolves
-    events += [
+@pytest.fixture
+def harness(kafka: str, tmp_path: Path) -> Iterator[Harness]:
+    h = Harness(kafka, tmp_path)
+    yield h
+    h.stop()
+
+
+def test_alerts_fire_and_resolve_in_a_scenario_built_for_them(harness: Harness) -> None:
+    # a DELTA call nobody is sent to (threshold 60 s); another incident moves event time to 12:30
+    first = [
+        *roster(),
         ev(EventType.CALL_RECEIVED, 10, "STALL-1"),
-        ev(EventType.UNIT_NOTIFIED, 14, "STALL-1", "amb-dongcheng-1", district="dongcheng"),
+        ev(EventType.CALL_RECEIVED, 12, "TICK-1"),
+        ev(EventType.UNIT_NOTIFIED, 12.5, "TICK-1", "amb-chengguan-1"),
     ]
-    # beiyuan's only on-duty ambulance goes out: level zero until it clears 50 minutes later
-    events += [
+    harness.send(first)
+    waiting = harness.settle()
+    assert [(r["alertname"], r["labels"]["incident"], r.get("ends_at")) for r in waiting] == [
+        ("StalledIncident", "STALL-1", None)
+    ], "a call still waiting for a unit must raise its alert while it waits"
+    assert waiting[0]["starts_at"] == "2026-11-23T00:11:00Z" and waiting[0]["severity"] == "critical"
+
+    # the unit arrives 4 minutes after the call: the stalled alert resolves with its true length
+    rest = [
+        ev(EventType.UNIT_NOTIFIED, 14, "STALL-1", "amb-dongcheng-1", district="dongcheng"),
+        ev(EventType.EN_ROUTE, 13, "TICK-1", "amb-chengguan-1"),
+        ev(EventType.ON_SCENE, 20, "TICK-1", "amb-chengguan-1"),
+        ev(EventType.CLEARED, 30, "TICK-1", "amb-chengguan-1"),
+    ]
+    # beiyuan's only on-duty ambulance goes out: level zero until it clears 45 minutes later
+    rest += [
         e.model_copy(update={"district": "beiyuan"}) for e in quick_incident("LZ-1", 20, "amb-beiyuan-1")
     ]
     # an ambulance waits at hospital with no handover while event time moves on by an hour
-    events += [
+    rest += [
         ev(EventType.CALL_RECEIVED, 30, "OFF-1"),
         ev(EventType.UNIT_NOTIFIED, 30.5, "OFF-1", "amb-xicheng-1"),
         ev(EventType.AT_HOSPITAL, 50, "OFF-1", "amb-xicheng-1"),
     ]
-    events += quick_incident("LATER-1", 100, "amb-chengguan-2")  # moves event time to +145 min
-    records = run(kafka, tmp_path, events)
+    rest += quick_incident("LATER-1", 100, "amb-chengguan-2")  # moves event time to +145 min
+    harness.send(rest)
+    records = harness.settle()
 
     def of(name: str) -> list[dict[str, Any]]:
         return [r for r in records if r["alertname"] == name]
 
     stalled = of("StalledIncident")
-    # whether a firing record came first depends on what else shares STALL-1's partition between 11:00 and
-    # 14:00; the episode is always reported with its true start, end and length, and nothing else stalls
-    assert {r["labels"]["incident"] for r in stalled} == {"STALL-1"}
-    assert [r.get("ends_at") is None for r in stalled] in ([True, False], [False])
-    episode = stalled[-1]
-    assert episode["starts_at"] == "2026-11-23T00:11:00Z" and episode["ends_at"] == "2026-11-23T00:14:00Z"
-    assert episode["annotations"]["duration_s"] == "180" and episode["severity"] == "critical"
-    assert "未派车" in episode["summary_zh"] and "no unit notified" in episode["summary_en"]
+    assert [(r["labels"]["incident"], r.get("ends_at") is None) for r in stalled] == [
+        ("STALL-1", True),
+        ("STALL-1", False),
+    ]
+    resolved = stalled[1]
+    assert resolved["starts_at"] == "2026-11-23T00:11:00Z" and resolved["ends_at"] == "2026-11-23T00:14:00Z"
+    assert resolved["annotations"]["duration_s"] == "180" and resolved["severity"] == "critical"
+    assert "未派车" in resolved["summary_zh"] and "no unit notified" in resolved["summary_en"]
 
     zero = [r for r in of("LevelZeroDistrict") if r["labels"]["district"] == "beiyuan"]
     assert [r.get("ends_at") is None for r in zero] == [True, False]
@@ -139,10 +185,10 @@ def test_alerts_fire_and_resolve_in_a_scenario_built_for_them(kafka: str, tmp_pa
     assert [(r["labels"]["incident"], r.get("ends_at") is None) for r in offload] == [("OFF-1", True)]
     assert offload[0]["severity"] == "warning" and "交接" in offload[0]["summary_zh"]
     assert len({r["fingerprint"] for r in records}) == 3
-    assert len(records) == len(stalled) + 2 + 1
+    assert len(records) == 2 + 2 + 1
 
 
-def test_quiet_city_raises_no_alert(kafka: str, tmp_path: Path) -> None:
+def test_quiet_city_raises_no_alert(harness: Harness) -> None:
     events = roster()
     for i, (unit, district) in enumerate(
         [
@@ -155,4 +201,5 @@ def test_quiet_city_raises_no_alert(kafka: str, tmp_path: Path) -> None:
         events += [
             e.model_copy(update={"district": district}) for e in quick_incident(f"Q-{i}", 10 + 30 * i, unit)
         ]
-    assert run(kafka, tmp_path, events) == []
+    harness.send(events)
+    assert harness.settle() == []  # settle() waited for every event and a check after the last one

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
+import shutil
+import subprocess
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from producers.sim import simulate
 from producers.sink import KafkaSink
 from tests.conftest import WorkerProcess, launch_worker
 from tests.support.kafka import read_topic
-from tests.support.metrics import Samples, total, values, wait_until
+from tests.support.metrics import Samples, total, values, wait_for_fresh_run, wait_until
 from vigil.core.city import load_city
 from vigil.core.contracts import BedSnapshot, DispatchEvent, Event, SentinelReport, Source, Topics
 
@@ -170,9 +172,11 @@ def scenario(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
                 and bool(values(samples, "vigil_ambulances", "district"))
             )
 
-        wait_until(worker.metrics_url, all_processed, 120, "the worker to process every produced message")
-        time.sleep(2.5)  # gauges are refreshed every second from the tables: let a tick pass
-        sc.samples = wait_until(worker.metrics_url, all_processed, 10, "a fresh gauge tick")
+        done = wait_until(worker.metrics_url, all_processed, 120, "the worker to process every message")
+        # gauges are computed from the tables by a periodic task: take the page after a run that started
+        # once everything was processed
+        sc.samples = wait_for_fresh_run(worker.metrics_url, "table_gauges", done)
+        assert all_processed(sc.samples)
         yield sc
     finally:
         worker.stop()
@@ -276,6 +280,21 @@ def test_dead_letter_topic_keeps_reason_and_original_bytes(kafka: str, scenario:
     assert not any(b"13800000000" in k for k in by_original)
     # and the valid events produced after the invalid ones were all applied (see consumed counts above)
     assert total(scenario.samples, "vigil_events_consumed_total") == len(scenario.events)
+
+
+def test_metrics_page_passes_promtool_check_metrics(scenario: Scenario) -> None:
+    """Prometheus' own linter on the live page of a worker that has seen every source: names, units,
+    suffixes and help text follow the conventions (a gauge named like a counter is flagged)."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool comes with Debian's prometheus package (scripts/setup.sh installs it)"
+    with urllib.request.urlopen(scenario.worker.metrics_url, timeout=5) as resp:
+        page = resp.read()
+    families = {line.split()[2] for line in page.decode().splitlines() if line.startswith("# TYPE ")}
+    assert {"vigil_events_consumed_total", "vigil_beds_staffed", "vigil_ambulances"} <= families
+    check = subprocess.run([promtool, "check", "metrics"], input=page, capture_output=True, check=False)
+    assert check.returncode == 0 and not check.stdout and not check.stderr, (
+        check.stdout + check.stderr
+    ).decode()
 
 
 def test_worker_restarts_from_changelog_without_double_counting(

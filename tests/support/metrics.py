@@ -51,3 +51,15 @@ def wait_until(url: str, done: Callable[[Samples], bool], timeout: float, what: 
         f"timed out after {timeout:.0f}s waiting for {what}; last page had "
         f"{ {k: v for k, v in last.items() if k[0].startswith('vigil_events')} }"
     )
+
+
+def timer_runs(samples: Samples, timer: str) -> float:
+    return values(samples, "vigil_timer_runs_total", "timer").get((timer,), 0.0)
+
+
+def wait_for_fresh_run(url: str, timer: str, after: Samples, timeout: float = 60) -> Samples:
+    """Wait until the worker's periodic task ``timer`` has completed a run that *started* after the page
+    ``after`` was served (two more completions than it showed), and return the page then. Use it once the
+    input is known to be consumed: that run has seen all of it."""
+    seen = timer_runs(after, timer)
+    return wait_until(url, lambda s: timer_runs(s, timer) >= seen + 2, timeout, f"a fresh run of {timer}")

@@ -18,6 +18,10 @@ ABERRATION = "SentinelAberration"
 ESCALATED = "OutbreakSignalEscalated"
 MISSING = "SentinelReportMissing"
 
+SOURCE = "surveillance"  # the alert records' source
+SITE = "site"  # aberration scopes: one site's series, or the district's sum over its sites
+DISTRICT = "district"
+
 
 def day_start(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tz)
@@ -43,8 +47,8 @@ def aberration(
     lead = signals[0]
     methods = ", ".join(s.method for s in signals)
     observed, expected, upper = (_num(v, indicator) for v in (lead.observed, lead.expected, lead.upperbound))
-    where_zh = name_zh if scope == "site" else f"{name_zh}（辖区合计）"
-    where_en = f"site {entity}" if scope == "site" else f"district {entity} (all sites)"
+    where_zh = name_zh if scope == SITE else f"{name_zh}（辖区合计）"
+    where_en = f"site {entity}" if scope == SITE else f"district {entity} (all sites)"
     return Condition(
         ABERRATION,
         {"scope": scope, scope: entity, "district": district, "indicator": indicator.value},

@@ -98,6 +98,11 @@ def district_series(
     return out
 
 
+def latest_day(days: Mapping[str, DayRecord]) -> date | None:
+    """The newest day with a report (None: none yet)."""
+    return date.fromisoformat(max(days)) if days else None
+
+
 def prune(days: SiteDays, keep_from: date) -> None:
     """Forget days before ``keep_from`` (in place): detectors only ever look a bounded way back."""
     cutoff = keep_from.isoformat()
