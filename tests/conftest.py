@@ -27,10 +27,13 @@ TEST_KAFKA_PORT = int(os.environ.get("VIGIL_TEST_KAFKA_PORT", "29092"))
 
 
 @pytest.fixture(autouse=True)
-def _no_settings_file_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_settings_file_leaks() -> Iterator[None]:
     """``load_settings(file)`` exports VIGIL_SETTINGS_FILE on purpose (the demo's children inherit it); in
-    tests that would carry one test's YAML into the next, so every test starts without it."""
-    monkeypatch.delenv("VIGIL_SETTINGS_FILE", raising=False)
+    tests that would carry one test's YAML into the next, so every test starts and ends without it.
+    (monkeypatch.delenv of an unset variable records nothing to undo, so it cannot do this.)"""
+    os.environ.pop("VIGIL_SETTINGS_FILE", None)
+    yield
+    os.environ.pop("VIGIL_SETTINGS_FILE", None)
 
 
 def free_port() -> int:

@@ -37,7 +37,7 @@ WARMUP = 60
 
 
 @dataclass(frozen=True)
-class Settings:
+class CusumConfig:
     baseline: int
     guard: int
     k: float
@@ -47,24 +47,24 @@ class Settings:
     exclude: tuple[tuple[date, date], ...]
 
 
-def settings(params: Params) -> Settings:
+def configure(params: Params) -> CusumConfig:
     c.reject(params, "cusum", alpha="its decision interval is threshold (h, in sd; default 4)")
     baseline = c.int_param("baseline", params.baseline, DEFAULT_BASELINE, 2, "7")
     guard = c.int_param("guard", params.guard, DEFAULT_GUARD, 0, "2")
     k = c.positive_param("k", params.k, DEFAULT_K, "0.5", zero_ok=True)
     h = c.positive_param("threshold", params.threshold, DEFAULT_H, "4 (sd)", zero_ok=False)
     min_sigma, min_count, exclude = c.common_params(params)
-    return Settings(baseline, guard, k, h, min_sigma, min_count, exclude)
+    return CusumConfig(baseline, guard, k, h, min_sigma, min_count, exclude)
 
 
 def history_needed(params: Params) -> int:
-    s = settings(params)
+    s = configure(params)
     return s.baseline + s.guard + WARMUP
 
 
 def detect(dates: Dates, counts: Counts, params: Params, start: float = 0.0) -> tuple[list[Step], float]:
     """One :class:`Step` per input step, and S after the last step (pass it as ``start`` next time)."""
-    s = settings(params)
+    s = configure(params)
     c.check_series(dates, counts)
     if not (0.0 <= start <= s.h):
         raise ValueError(

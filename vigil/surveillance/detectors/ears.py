@@ -33,7 +33,7 @@ GUARD = {Method.EARS_C1: 0, Method.EARS_C2: 2, Method.EARS_C3: 2}
 
 
 @dataclass(frozen=True)
-class Settings:
+class EarsConfig:
     method: Method
     baseline: int
     guard: int
@@ -44,7 +44,7 @@ class Settings:
     exclude: tuple[tuple[date, date], ...]
 
 
-def settings(method: Method, params: Params) -> Settings:
+def configure(method: Method, params: Params) -> EarsConfig:
     if method not in GUARD:
         raise ValueError(f"method: {method} is not an EARS method; use ears-c1, ears-c2 or ears-c3")
     c.reject(
@@ -58,11 +58,11 @@ def settings(method: Method, params: Params) -> Settings:
     alpha = c.alpha_param(params.alpha, DEFAULT_ALPHA, "0.001")
     min_sigma, min_count, exclude = c.common_params(params)
     z = NormalDist().inv_cdf(1 - alpha)
-    return Settings(method, baseline, guard, alpha, z, min_sigma, min_count, exclude)
+    return EarsConfig(method, baseline, guard, alpha, z, min_sigma, min_count, exclude)
 
 
 def history_needed(method: Method, params: Params) -> int:
-    s = settings(method, params)
+    s = configure(method, params)
     return s.baseline + s.guard + (2 if method is Method.EARS_C3 else 0)
 
 
@@ -75,7 +75,7 @@ class _Test:
     stat: float
 
 
-def _tests(s: Settings, dates: Dates, counts: Counts) -> list[_Test | None]:
+def _tests(s: EarsConfig, dates: Dates, counts: Counts) -> list[_Test | None]:
     ok = c.usable(dates, counts, s.exclude)
     out: list[_Test | None] = []
     for i, y in enumerate(counts):
@@ -92,7 +92,7 @@ def _tests(s: Settings, dates: Dates, counts: Counts) -> list[_Test | None]:
 
 def detect(method: Method, dates: Dates, counts: Counts, params: Params) -> list[Step]:
     """One :class:`Step` per input step."""
-    s = settings(method, params)
+    s = configure(method, params)
     c.check_series(dates, counts)
     tests = _tests(s, dates, counts)
     if method is Method.EARS_C3:
@@ -111,7 +111,7 @@ def _excess(t: _Test) -> float:
     return max(0.0, t.stat - 1.0)
 
 
-def _c3(s: Settings, counts: Counts, tests: list[_Test | None]) -> list[Step]:
+def _c3(s: EarsConfig, counts: Counts, tests: list[_Test | None]) -> list[Step]:
     steps = []
     for i, (y, t) in enumerate(zip(counts, tests, strict=True)):
         earlier = tests[i - 2 : i] if i >= 2 else []

@@ -47,7 +47,7 @@ WARMUP = 120
 
 
 @dataclass(frozen=True)
-class Settings:
+class EwmaConfig:
     baseline: int
     guard: int
     alpha: float
@@ -60,7 +60,7 @@ class Settings:
         return max(self.baseline + 1, MIN_BASELINE - 1)
 
 
-def settings(params: Params) -> Settings:
+def configure(params: Params) -> EwmaConfig:
     c.reject(
         params,
         "ewma",
@@ -71,11 +71,11 @@ def settings(params: Params) -> Settings:
     guard = c.int_param("guard", params.guard, DEFAULT_GUARD, 0, "2")
     alpha = c.alpha_param(params.alpha, DEFAULT_ALPHA, "0.01")
     min_sigma, min_count, exclude = c.common_params(params)
-    return Settings(baseline, guard, alpha, min_sigma, min_count, exclude)
+    return EwmaConfig(baseline, guard, alpha, min_sigma, min_count, exclude)
 
 
 def history_needed(params: Params) -> int:
-    s = settings(params)
+    s = configure(params)
     return s.max_window + s.guard + WARMUP
 
 
@@ -98,7 +98,7 @@ def _level(p: float) -> str:
 
 def detect(dates: Dates, counts: Counts, params: Params) -> list[Step]:
     """One :class:`Step` per input step."""
-    s = settings(params)
+    s = configure(params)
     c.check_series(dates, counts)
     ok = c.usable(dates, counts, s.exclude)
     z: dict[float, float] = {}  # weight -> smoothed value after the last reported step

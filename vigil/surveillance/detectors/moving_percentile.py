@@ -36,14 +36,14 @@ DEFAULT_PERCENTILE = 80.0
 
 
 @dataclass(frozen=True)
-class Settings:
+class MovingPercentileConfig:
     years: int
     percentile: float
     min_count: int
     exclude: tuple[tuple[date, date], ...]
 
 
-def settings(params: Params) -> Settings:
+def configure(params: Params) -> MovingPercentileConfig:
     c.reject(
         params,
         "moving-percentile",
@@ -56,12 +56,12 @@ def settings(params: Params) -> Settings:
     if not (0 < pct <= 100):
         raise ValueError(f"threshold: {pct!r} is not a percentile in (0, 100]; use e.g. 80 or 50")
     _, min_count, exclude = c.common_params(params)
-    return Settings(years, float(pct), min_count, exclude)
+    return MovingPercentileConfig(years, float(pct), min_count, exclude)
 
 
 def history_needed(params: Params) -> int:
     """Days before the current step's date that the earliest baseline period can reach."""
-    years = settings(params).years
+    years = configure(params).years
     return 365 * years + years // 4 + 1 + 2 * PERIOD_DAYS - 1
 
 
@@ -83,7 +83,7 @@ def percentile(sorted_values: list[float], pct: float) -> float:
 
 def detect(dates: Dates, counts: Counts, params: Params) -> list[Step]:
     """One :class:`Step` per input step."""
-    s = settings(params)
+    s = configure(params)
     c.check_series(dates, counts)
     steps = [Step() for _ in dates]
     if len(dates) < 2:

@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 
-from tests.vigil.detectors.helpers import daily, noisy_counts
+from tests.vigil.surveillance.detectors.helpers import daily, noisy_counts
 from vigil.surveillance.detectors import Method, Params, Step, cusum, run
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.vigil.detectors.helpers import daily, noisy_counts
+from tests.vigil.surveillance.detectors.helpers import daily, noisy_counts
 from vigil.cli import main
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.vigil.detectors.helpers import daily, noisy_counts
+from tests.vigil.surveillance.detectors.helpers import daily, noisy_counts
 from vigil.surveillance.detectors import Method, Params, Step, run
 
 START = date(2020, 1, 1)

@@ -24,7 +24,7 @@ def test_default_city_is_the_county_level_city_of_the_design_notes() -> None:
 
 def _write(tmp_path: Path, mutate: object) -> Path:
     data = yaml.safe_load(
-        Path(__file__).resolve().parents[2].joinpath("vigil/core/cities/default.yaml").read_text()
+        Path(__file__).resolve().parents[3].joinpath("vigil/core/cities/default.yaml").read_text()
     )
     mutate(data)  # type: ignore[operator]
     path = tmp_path / "city.yaml"

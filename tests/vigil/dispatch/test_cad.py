@@ -208,7 +208,7 @@ def test_bad_cells_are_skipped_and_reported(tmp_path: Path, capsys: pytest.Captu
 )
 def test_bad_mapping_names_the_field(tmp_path: Path, change: dict[str, object], words: str) -> None:
     base = yaml.safe_load(
-        (Path(__file__).resolve().parents[2] / "vigil/dispatch/cad_mappings/nyc-ems.yaml").read_text()
+        (Path(__file__).resolve().parents[3] / "vigil/dispatch/cad_mappings/nyc-ems.yaml").read_text()
     )
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump({**base, **change}))

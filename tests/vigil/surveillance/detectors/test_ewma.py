@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tests.vigil.detectors.helpers import daily, noisy_counts
+from tests.vigil.surveillance.detectors.helpers import daily, noisy_counts
 from vigil.surveillance.detectors import Method, Params, Step, run
 from vigil.surveillance.detectors.student_t import betainc, t_cdf, t_ppf, t_sf
 

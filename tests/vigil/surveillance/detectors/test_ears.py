@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.vigil.detectors.helpers import daily, noisy_counts
+from tests.vigil.surveillance.detectors.helpers import daily, noisy_counts
 from vigil.surveillance.detectors import Method, Params, Step, run
 
 Z = statistics.NormalDist().inv_cdf(0.999)
