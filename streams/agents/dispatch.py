@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, INTERVALS_IMPOSSIBLE
 from vigil.core.alerts import epoch
-from vigil.core.contracts import Complaint, DispatchEvent, EventType, Source
+from vigil.core.contracts import Complaint, DispatchEvent, EventType, FeverCall, Source
 from vigil.core.dedup import remember
 from vigil.dispatch import incidents, observations
 from vigil.dispatch.alerts import IncidentLimits
@@ -94,8 +92,9 @@ def register(pipe: Pipeline) -> None:
             await fleet_topic.send(key=home.encode(), value=raw)
         if event.event_type is EventType.CALL_RECEIVED and event.complaint is Complaint.FEVER_RESPIRATORY:
             # the multi-point trigger compares these with the district's fever-clinic reports
-            call = {"i": event.incident_id, "d": event.district, "t": event.event_time.timestamp()}
-            await fever_calls_topic.send(key=event.district.encode(), value=orjson.dumps(call))
+            assert event.incident_id is not None
+            call = FeverCall(event.incident_id, event.district, event.event_time.timestamp())
+            await fever_calls_topic.send(key=call.key, value=call.encode())
         pipe.observe(Source.DISPATCH, event.event_time.timestamp())
         if event.incident_id is not None:
             await observe_intervals(event, msg.partition)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiokafka.partitioner import DefaultPartitioner
 
 from streams.metrics import (
@@ -23,7 +22,7 @@ from streams.metrics import (
     SENTINEL_OVERDUE,
 )
 from vigil.core.alerts import AlertBook
-from vigil.core.contracts import AlertRecord, SentinelReport, Source
+from vigil.core.contracts import AlertRecord, FeverCall, SentinelReport, Source
 from vigil.surveillance import alerts as sentinel_alerts
 from vigil.surveillance.district import (
     CallOutcome,
@@ -102,10 +101,10 @@ def register(pipe: Pipeline) -> None:
         await save(report.district, state, msg.partition, records)
 
     async def on_fever_call(raw: bytes, msg: Any) -> None:
-        call = orjson.loads(raw)  # as the dispatch agent forwards it: district, incident, call time
-        district = call["d"]
+        call = FeverCall.decode(raw)
+        district = call.district
         state = load_district(district)
-        outcome = count_call(config, state, call["i"], call["t"])
+        outcome = count_call(config, state, call.incident, call.at)
         if outcome is CallOutcome.ROSE:
             await save(district, state, msg.partition, reconcile(config, district, state, site_days(state)))
         elif outcome is CallOutcome.COUNTED:

@@ -460,6 +460,28 @@ class Topics:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class FeverCall:
+    """A fever/respiratory 120 call, forwarded by the dispatch agent to its district's surveillance on the
+    internal topic ``fever-calls-by-district`` (co-partitioned with the sentinel reports)."""
+
+    incident: str
+    district: str
+    at: float  # call time, unix seconds
+
+    @property
+    def key(self) -> bytes:
+        return self.district.encode()
+
+    def encode(self) -> bytes:
+        return orjson.dumps({"i": self.incident, "d": self.district, "t": self.at})
+
+    @classmethod
+    def decode(cls, raw: bytes) -> FeverCall:
+        data = orjson.loads(raw)
+        return cls(incident=data["i"], district=data["d"], at=float(data["t"]))
+
+
 # The fields whose first non-empty value is a source event's partition key: the natural key that keeps an
 # entity's events in order on one partition. Sentinel reports go by district, so that one agent sees all of
 # a district's sites (the multi-point trigger).

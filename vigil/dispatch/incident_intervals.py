@@ -15,7 +15,7 @@ from typing import Any
 from vigil.core.contracts import DispatchEvent
 from vigil.dispatch.intervals import IncidentTimes, Interval
 from vigil.dispatch.observations import Observation
-from vigil.dispatch.windows import Emitted, changes, groups_of
+from vigil.dispatch.windows import Sent, changes, groups_of, sent
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class IntervalUpdate:
 @dataclass
 class IncidentIntervals:
     times: IncidentTimes
-    emitted: Emitted = field(default_factory=dict)  # interval -> [seconds, observed_at] as last sent
+    emitted: Sent = field(default_factory=dict)  # interval -> scope -> [group, seconds, observed_at]
     impossible: list[str] = field(default_factory=list)  # sorted names already counted as impossible
 
     @classmethod
@@ -54,11 +54,19 @@ class IncidentIntervals:
         groups = groups_of(t.district, t.station, t.priority)
         observations = [
             Observation(
-                t.incident_id, name, seconds, at, sign, scope, group, t.district, partition, watermark
+                t.incident_id,
+                c.interval,
+                c.seconds,
+                c.observed_at,
+                c.sign,
+                c.scope,
+                c.group,
+                t.district,
+                partition,
+                watermark,
             )
-            for name, seconds, at, sign in changes(self.emitted, current)
-            for scope, group in groups.items()
+            for c in changes(self.emitted, current, groups)
         ]
-        self.emitted = {k: list(v) for k, v in current.items()}
+        self.emitted = sent(current, groups)
         self.impossible = sorted({i.value for i in impossible})
         return IntervalUpdate(newly_impossible, observations)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -119,24 +120,50 @@ class Watermarks:
 
 # -- observations: what the dispatch agent sends to the window owners ---------------------------------------
 
-Emitted = dict[str, list[float]]  # interval -> [seconds, observed_at] as last sent for an incident
+# What the window owners were last sent for one incident: interval -> scope -> [group, seconds, observed_at]
+Sent = dict[str, dict[str, list[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    interval: str
+    scope: str
+    group: str
+    seconds: float
+    observed_at: float
+    sign: int  # +1 add, -1 withdraw
 
 
 def changes(
-    previous: Emitted, current: Mapping[str, tuple[float, float]]
-) -> list[tuple[str, float, float, int]]:
-    """(interval, seconds, observed_at, +1/-1) needed to turn what was sent into what is now true."""
-    out: list[tuple[str, float, float, int]] = []
-    for name in sorted(set(previous) | set(current)):
-        before = tuple(previous[name]) if name in previous else None
-        now = current.get(name)
-        if before == now:
-            continue
-        if before is not None:
-            out.append((name, before[0], before[1], -1))
-        if now is not None:
-            out.append((name, now[0], now[1], +1))
+    previous: Sent, current: Mapping[str, tuple[float, float]], groups: Mapping[str, str]
+) -> list[Change]:
+    """What turns what was sent into what is now true, per interval and scope.
+
+    A withdrawal goes to the group the value was counted in, which is not always the incident's group now
+    (the station is known only once a unit is notified, and an earlier unit arriving late can change it).
+    Per interval, withdrawals come before additions.
+    """
+    now_sent = sent(current, groups)
+    out: list[Change] = []
+    for name in sorted(set(previous) | set(now_sent)):
+        before, now = previous.get(name, {}), now_sent.get(name, {})
+        moved = [s for s in [*before, *(s for s in now if s not in before)] if before.get(s) != now.get(s)]
+        out += [_change(name, s, before[s], -1) for s in moved if s in before]
+        out += [_change(name, s, now[s], +1) for s in moved if s in now]
     return out
+
+
+def _change(interval: str, scope: str, entry: list[Any], sign: int) -> Change:
+    group, seconds, observed_at = entry
+    return Change(interval, scope, str(group), float(seconds), float(observed_at), sign)
+
+
+def sent(current: Mapping[str, tuple[float, float]], groups: Mapping[str, str]) -> Sent:
+    """The record of what ``changes`` made true, to diff the next event against."""
+    return {
+        name: {scope: [group, seconds, at] for scope, group in groups.items()}
+        for name, (seconds, at) in current.items()
+    }
 
 
 def groups_of(district: str | None, station: str | None, priority: str | None) -> dict[str, str]:

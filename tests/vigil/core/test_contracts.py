@@ -11,6 +11,7 @@ from vigil.core.contracts import (
     BedSnapshot,
     DispatchEvent,
     EventType,
+    FeverCall,
     InvalidEvent,
     Priority,
     SentinelReport,
@@ -214,3 +215,10 @@ def test_live_and_replayed_events_get_the_same_partition_key() -> None:
         assert event_key(event) == routed.key == expected_key[event.source](line), line
         seen.add(event.source)
     assert seen == set(Source)
+
+
+def test_fever_call_wire_form_round_trips_and_is_keyed_by_district() -> None:
+    call = FeverCall("INC-9", "dongcheng", 1_780_000_000.5)
+    assert call.key == b"dongcheng"
+    assert orjson.loads(call.encode()) == {"i": "INC-9", "d": "dongcheng", "t": 1_780_000_000.5}
+    assert FeverCall.decode(b'{"i": "INC-9", "d": "dongcheng", "t": 1780000000.5}') == call

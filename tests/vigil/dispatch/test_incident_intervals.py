@@ -130,21 +130,13 @@ def expected(groups: list[tuple[str, str]]) -> Counter[tuple[str, str, str, floa
     )
 
 
-def test_in_any_arrival_order_city_and_district_count_the_true_intervals() -> None:
+def test_in_any_arrival_order_every_group_counts_the_true_intervals() -> None:
+    """Station and priority are known only once the notification and the call arrive; values sent before
+    that are withdrawn from 'unknown' and counted in the right group, so every group ends right."""
     rng = random.Random(7)
-    for _ in range(100):
+    for _ in range(200):
         events = [ev(et, s) for et, s in LIFECYCLE]
         events.append(events[rng.randrange(len(events))])  # one re-delivery
         rng.shuffle(events)
         net = net_counts(events)
-        assert {k: n for k, n in net.items() if k[0] in ("city", "district") and n} == expected(GROUPS[:2])
-        assert all(n in (0, 1) for n in net.values())
-
-
-def test_once_call_and_unit_are_known_every_group_counts_the_true_intervals() -> None:
-    rng = random.Random(11)
-    for _ in range(50):
-        call, notified, *rest = [ev(et, s) for et, s in LIFECYCLE]
-        rng.shuffle(rest)
-        net = net_counts([call, notified, *rest])
-        assert +net == expected(GROUPS) and -net == Counter()
+        assert +net == expected(GROUPS) and -net == Counter(), [e.event_type.value for e in events]

@@ -4,7 +4,7 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from vigil.dispatch.windows import Watermarks, WindowStats, changes, membership, window_start
+from vigil.dispatch.windows import Change, Watermarks, WindowStats, changes, membership, sent, window_start
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -19,13 +19,33 @@ def test_windows_align_to_the_city_clock() -> None:
 
 
 def test_changes_add_withdraw_and_replace() -> None:
-    assert changes({}, {"response": (600.0, 10.0)}) == [("response", 600.0, 10.0, 1)]
-    assert changes({"response": [600.0, 10.0]}, {"response": (600.0, 10.0)}) == []
-    assert changes({"response": [600.0, 10.0]}, {"response": (540.0, 9.0)}) == [
-        ("response", 600.0, 10.0, -1),
-        ("response", 540.0, 9.0, 1),
+    city = {"city": "city"}
+    assert changes({}, {"response": (600.0, 10.0)}, city) == [
+        Change("response", "city", "city", 600.0, 10.0, 1)
     ]
-    assert changes({"travel": [5.0, 1.0]}, {}) == [("travel", 5.0, 1.0, -1)]
+    assert changes({"response": {"city": ["city", 600.0, 10.0]}}, {"response": (600.0, 10.0)}, city) == []
+    assert changes({"response": {"city": ["city", 600.0, 10.0]}}, {"response": (540.0, 9.0)}, city) == [
+        Change("response", "city", "city", 600.0, 10.0, -1),
+        Change("response", "city", "city", 540.0, 9.0, 1),
+    ]
+    assert changes({"travel": {"city": ["city", 5.0, 1.0]}}, {}, city) == [
+        Change("travel", "city", "city", 5.0, 1.0, -1)
+    ]
+
+
+def test_a_withdrawal_goes_to_the_group_the_value_was_counted_in() -> None:
+    """Sent while the station was unknown, the value moves to the station once it is known; only the
+    station scope changes, and the withdrawal goes to 'unknown', not to the new station."""
+    before = {"response": {"city": ["city", 600.0, 10.0], "station": ["unknown", 600.0, 10.0]}}
+    now = {"city": "city", "station": "st-7"}
+    assert changes(before, {"response": (600.0, 10.0)}, now) == [
+        Change("response", "station", "unknown", 600.0, 10.0, -1),
+        Change("response", "station", "st-7", 600.0, 10.0, 1),
+    ]
+    # and the record of what was sent then matches what the owners now count
+    assert sent({"response": (600.0, 10.0)}, now) == {
+        "response": {"city": ["city", 600.0, 10.0], "station": ["st-7", 600.0, 10.0]}
+    }
 
 
 def test_window_stats_add_and_withdraw_exactly() -> None:
