@@ -16,6 +16,10 @@ from vigil.core.settings import Settings
 from vigil.dispatch.fleet import UnitState, UnitStatus
 from vigil.dispatch.intervals import IncidentTimes
 
+STALLED = "StalledIncident"
+OFFLOAD_DELAY = "OffloadDelay"
+LEVEL_ZERO = "LevelZeroDistrict"
+
 
 @dataclass(frozen=True)
 class IncidentLimits:
@@ -48,7 +52,7 @@ def incident_conditions(
         if waited >= timedelta(seconds=limit):
             out.append(
                 Condition(
-                    "StalledIncident",
+                    STALLED,
                     {"incident": t.incident_id, "district": district, "priority": t.priority or ""},
                     Severity.CRITICAL if t.priority in ("ECHO", "DELTA") else Severity.WARNING,
                     t.call + timedelta(seconds=limit),
@@ -65,7 +69,7 @@ def incident_conditions(
         waited = now - arrived
         out.append(
             Condition(
-                "OffloadDelay",
+                OFFLOAD_DELAY,
                 {"incident": t.incident_id, "district": district, "unit": t.first_unit or ""},
                 Severity.WARNING,
                 arrived + timedelta(seconds=offload_s),
@@ -88,13 +92,13 @@ def completed_episodes(t: IncidentTimes, limits: IncidentLimits) -> list[tuple[C
     out: list[tuple[Condition, datetime]] = []
     if t.call is not None and t.notified is not None:
         for c in incident_conditions(_without(t, notified=True), t.notified, limits):
-            if c.alertname == "StalledIncident":
+            if c.alertname == STALLED:
                 out.append((c, t.notified))
     arrived = t.unit_stage.get(EventType.AT_HOSPITAL)
     done = t.unit_stage.get(EventType.HANDOVER) or t.unit_stage.get(EventType.CLEARED)
     if arrived is not None and done is not None:
         for c in incident_conditions(_without(t, notified=False), done, limits):
-            if c.alertname == "OffloadDelay":
+            if c.alertname == OFFLOAD_DELAY:
                 out.append((c, done))
     return out
 
@@ -113,7 +117,7 @@ def _without(t: IncidentTimes, notified: bool) -> IncidentTimes:
 
 def level_zero(district: str, name_zh: str, since: datetime) -> Condition:
     return Condition(
-        "LevelZeroDistrict",
+        LEVEL_ZERO,
         {"district": district},
         Severity.CRITICAL,
         since,
