@@ -21,17 +21,20 @@ def duration(text: str) -> timedelta:
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
 
 
-def speed(text: str) -> float:
+def _positive(text: str, problem: str) -> float:
     try:
         value = float(text)
     except ValueError:
         value = -1.0
     if value <= 0:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a speed factor; write e.g. 1 (real time), 60 or 100, "
-            "or 'max' for as fast as possible"
-        ) from None
+        raise argparse.ArgumentTypeError(f"'{text}' {problem}")
     return value
+
+
+def speed(text: str) -> float:
+    return _positive(
+        text, "is not a speed factor; write e.g. 1 (real time), 60 or 100, or 'max' for as fast as possible"
+    )
 
 
 def speed_or_max(text: str) -> float:
@@ -58,10 +61,4 @@ def existing_file(text: str) -> Path:
 
 
 def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be a positive number of seconds, e.g. --duration 90")
-    return value
+    return _positive(text, "must be a positive number of seconds, e.g. --duration 90")
