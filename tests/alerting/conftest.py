@@ -1,8 +1,9 @@
 """Real Prometheus and Alertmanager (Debian packages), started once per test session on free loopback ports.
 
-- ``served``: a tiny /metrics endpoint served by the test itself (prometheus_client) with fixed values of the
-  worker's metric names, standing in for a worker: the values are known, so what Prometheus scraped and
-  which alerts it evaluates can be checked exactly.
+- ``served``: a tiny /metrics endpoint served by the test itself (prometheus_client) with fixed values of
+  every metric the worker exports (names and label names read from streams/metrics.py), standing in for a
+  worker: the values are known, so what Prometheus scraped, which alerts it evaluates and that every
+  dashboard query has data can be checked exactly.
 - ``alertmanager``: alerting/alertmanager.yml with only the webhook host changed to a receiver the test
   serves (and group_wait shortened); routing, grouping and inhibition are the repository's.
 - ``prometheus``: alerting/prometheus.local.yml with only the addresses and intervals (1s) changed; it loads
@@ -24,66 +25,131 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from alerting import local
-from tests.alerting.contract import REPO, RULES_DIR
+from streams import metrics as m
+from tests.alerting.contract import METRICS, REPO, RULES_DIR, exported_name
 from tests.conftest import free_port
 from tests.support.http import get_json
 
 T = TypeVar("T")
 WAIT_S = 30.0
 WEBHOOK_PREFIX = "http://127.0.0.1:5001"
+SCRAPE_INTERVAL = "1s"  # the test Prometheus' scrape and evaluation interval
 
-# What the stand-in worker serves: metric -> [(labels, value)]. Chosen so that exactly these alerts are
-# active: NoAmbulanceAvailableInDistrict{beiyuan} and ICUOccupancyHigh{people1} pending (their `for:` is
-# minutes), VigilDeadLettersRising{beds, not_json} firing (a counter series new to Prometheus).
-SERVED: dict[str, list[tuple[dict[str, str], float]]] = {
-    "vigil_ambulances_available": [
+# What the stand-in worker serves: metric -> [(labels, value)], for EVERY metric of streams/metrics.py (the
+# names and label names come from the metric objects, never typed here). Chosen so that exactly these alerts
+# are active (see EXPECTED_ALERTS):
+# - NoAmbulanceAvailableInDistrict{beiyuan}, ICUOccupancyHigh{people1} and SentinelReportMissing{thc-liuji}
+#   pending (their `for:` is minutes);
+# - VigilDeadLettersRising{beds, not_json}, SentinelAberration{thc-beiyuan} and
+#   OutbreakSignalEscalated{beiyuan} firing (no `for:`; the first is a counter series new to Prometheus).
+# Counters at 0 stand for series whose last increase is older than the alerts' 10-minute window (a fresh
+# Prometheus has no older samples), so they are present for the dashboards but raise no alert.
+CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
+    m.AMBULANCES_AVAILABLE: [
         ({"district": "beiyuan"}, 0),
         ({"district": "chengguan"}, 3),
         ({"district": "dongcheng"}, 2),
     ],
-    "vigil_ambulances": [
+    m.AMBULANCES: [
         ({"district": "beiyuan", "status": "dispatched"}, 2),
         ({"district": "beiyuan", "status": "out_of_service"}, 1),
         ({"district": "chengguan", "status": "available"}, 3),
         ({"district": "chengguan", "status": "at_hospital"}, 1),
         ({"district": "dongcheng", "status": "available"}, 2),
     ],
-    "vigil_incidents_open": [({}, 7)],
-    "vigil_beds_occupied": [
+    m.INCIDENTS_OPEN: [({}, 7)],
+    m.BEDS_OCCUPIED: [
         ({"hospital": "people1", "ward": "icu"}, 58),
         ({"hospital": "people1", "ward": "general"}, 700),
+        ({"hospital": "people1", "ward": "emergency"}, 61),
+        ({"hospital": "people1", "ward": "paediatric"}, 90),
         ({"hospital": "tcm", "ward": "icu"}, 10),
         ({"hospital": "tcm", "ward": "isolation"}, 3),
     ],
-    "vigil_beds_staffed": [
+    m.BEDS_STAFFED: [
         ({"hospital": "people1", "ward": "icu"}, 60),
         ({"hospital": "people1", "ward": "general"}, 900),
+        ({"hospital": "people1", "ward": "emergency"}, 80),
+        ({"hospital": "people1", "ward": "paediatric"}, 120),
         ({"hospital": "tcm", "ward": "icu"}, 20),
         ({"hospital": "tcm", "ward": "isolation"}, 12),
     ],
-    "vigil_consumer_lag_messages": [
+    m.CONSUMER_LAG: [
         ({"topic": "vigil.dispatch", "partition": "0"}, 12),
         ({"topic": "vigil.dispatch", "partition": "1"}, 30),
     ],
-    "vigil_event_rate_per_second": [({"source": "dispatch"}, 3.5), ({"source": "beds"}, 0.25)],
-    "vigil_event_time_seconds": [
+    m.EVENT_RATE: [({"source": "dispatch"}, 3.5), ({"source": "beds"}, 0.25), ({"source": "sentinel"}, 0.05)],
+    m.EVENT_TIME: [
         ({"source": "dispatch"}, 1_790_000_000),
         ({"source": "beds"}, 1_789_999_000),
+        ({"source": "sentinel"}, 1_789_990_000),
     ],
-    "vigil_events_consumed_total": [
+    m.EVENTS_CONSUMED: [
         ({"source": "dispatch", "type": "call_received"}, 120),
         ({"source": "beds", "type": "icu"}, 40),
+        ({"source": "sentinel", "type": "day"}, 20),
     ],
-    "vigil_events_invalid_total": [({"source": "beds", "reason": "not_json"}, 2)],
-    "vigil_events_duplicate_total": [({"source": "dispatch"}, 1)],
-    "vigil_events_late_total": [({"source": "dispatch"}, 0)],
-    "vigil_agent_crashes_total": [({"agent": "dispatch"}, 0)],
+    m.EVENTS_INVALID: [
+        ({"source": "beds", "reason": "not_json"}, 2),
+        ({"source": "dispatch", "reason": "bad_time"}, 0),
+        ({"source": "sentinel", "reason": "invalid_value"}, 0),
+    ],
+    m.EVENTS_DUPLICATE: [({"source": "dispatch"}, 1), ({"source": "sentinel"}, 3)],
+    # the dispatch agent counts no late events (an older dispatch event still updates its incident)
+    m.EVENTS_LATE: [({"source": "sentinel"}, 1), ({"source": "beds"}, 2)],
+    m.AGENT_CRASHES: [({"agent": "dispatch"}, 0)],
+    m.INTERVALS_LATE: [({"scope": "city"}, 2), ({"scope": "district"}, 2)],
+    m.SENTINEL_ALARM: [
+        ({"scope": "site", "entity": "thc-beiyuan", "district": "beiyuan", "indicator": "fever_visits"}, 1)
+    ],
+    m.SENTINEL_ESCALATED: [({"district": "beiyuan"}, 1)],
+    m.SENTINEL_OVERDUE: [({"site": "thc-liuji", "district": "liuji"}, 2)],
+    m.SENTINEL_CORRECTIONS: [({"outcome": "correction"}, 1), ({"outcome": "stale"}, 1)],
 }
+# One value per label for the metrics not chosen above (one sample each, value 1).
+DEFAULT_LABELS = {
+    "timer": "table_gauges",
+    "source": "dispatch",
+    "interval": "response",
+    "window": "1h",
+    "scope": "city",
+    "group": "city",
+    "alertname": "StalledIncident",
+    "state": "firing",
+    "severity": "critical",
+}
+EXPECTED_ALERTS = {
+    "NoAmbulanceAvailableInDistrict",
+    "ICUOccupancyHigh",
+    "SentinelAberration",
+    "OutbreakSignalEscalated",
+    "SentinelReportMissing",
+    "VigilDeadLettersRising",
+}
+
+
+def stand_in() -> dict[str, list[tuple[dict[str, str], float]]]:
+    """Every metric of the contract (tests/alerting/contract.py METRICS, read from streams/metrics.py)."""
+    chosen = {exported_name(metric): samples for metric, samples in CHOSEN.items()}
+    unknown = sorted(chosen.keys() - METRICS.keys())
+    assert not unknown, f"CHOSEN has metrics the worker does not export: {unknown}"
+    served: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for name, labels in sorted(METRICS.items()):
+        if name in chosen:
+            served[name] = chosen[name]
+            continue
+        missing = sorted(labels - DEFAULT_LABELS.keys())
+        assert not missing, f"give {name} stand-in values in CHOSEN, or DEFAULT_LABELS a value for {missing}"
+        served[name] = [({k: DEFAULT_LABELS[k] for k in sorted(labels)}, 1)]
+    return served
+
+
+SERVED = stand_in()
 
 
 class FixedCollector(Collector):
@@ -198,7 +264,7 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> 
 def prometheus_config(worker: str, prometheus: str, alertmanager: str) -> dict[str, Any]:
     """alerting/prometheus.local.yml with the test's addresses, absolute rule paths and 1s intervals."""
     config: dict[str, Any] = yaml.safe_load((REPO / "alerting" / "prometheus.local.yml").read_text())
-    config["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    config["global"].update(scrape_interval=SCRAPE_INTERVAL, evaluation_interval=SCRAPE_INTERVAL)
     config["rule_files"] = [str(RULES_DIR / Path(p).name) for p in config["rule_files"]]
     config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [alertmanager]}]
     targets = {"vigil-worker": worker, "prometheus": prometheus, "alertmanager": alertmanager}

@@ -19,14 +19,18 @@ REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "alerting" / "rules"
 
 
+def exported_name(metric: Counter | Gauge) -> str:
+    """The series name a metric object of streams/metrics.py is scraped as (counters end in ``_total``)."""
+    return str(metric._name) + ("_total" if isinstance(metric, Counter) else "")
+
+
 def _exported() -> dict[str, frozenset[str]]:
     """name -> label names of every metric the worker exports (counters with their _total suffix), read
     from the metric objects in streams/metrics.py, so this is never a second hand-kept list."""
     out: dict[str, frozenset[str]] = {}
     for obj in vars(metrics).values():
         if isinstance(obj, Counter | Gauge):
-            name = obj._name + ("_total" if isinstance(obj, Counter) else "")
-            out[name] = frozenset(obj._labelnames)
+            out[exported_name(obj)] = frozenset(obj._labelnames)
     return out
 
 
@@ -104,6 +108,12 @@ def metric_names(expr: str) -> set[str]:
     text = _OFFSET.sub("", text)
     text = re.sub(r"\b\d+(\.\d+)?(e[+-]?\d+)?\b", "", text)
     return {n for n in _IDENT.findall(text) if n not in FUNCTIONS and n not in KEYWORDS}
+
+
+def selectors(expr: str) -> set[str]:
+    """Series selectors an expression reads: each ``name{matchers}`` as written, and each name alone."""
+    names = metric_names(expr)
+    return names | {f"{n}{{{body}}}" for n, body in _SELECTOR.findall(expr) if n in names}
 
 
 def matcher_labels(expr: str) -> dict[str, set[str]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -17,12 +18,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from alerting import local
 from producers.sink import KafkaSink
-from tests.alerting.contract import rule_groups
+from tests.alerting.contract import METRICS, rule_groups
 from tests.conftest import free_port, launch_worker
 from tests.support.http import get_json
+from tests.support.metrics import Samples, values, wait_for_fresh_run, wait_until
 from vigil.core.city import load_city
 from vigil.core.contracts import DispatchEvent, EventType, Priority, Topics
 
@@ -93,7 +96,12 @@ def stack(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
         home / "prom", prom_port, [f"127.0.0.1:{worker.port}"], f"127.0.0.1:{am_port}", interval_s=1
     ).start(60)
     try:
-        yield {"prom": f"http://127.0.0.1:{prom_port}", "am": f"http://127.0.0.1:{am_port}"}
+        yield {
+            "prom": f"http://127.0.0.1:{prom_port}",
+            "am": f"http://127.0.0.1:{am_port}",
+            "metrics": worker.metrics_url,
+            "events": str(len(events)),
+        }
     finally:
         prom.stop()
         am.stop()
@@ -101,6 +109,7 @@ def stack(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
 
 
 def wait_for(check: Any, timeout: float = 45) -> Any:
+    """Poll ``check`` once a second (a poll interval, not a guess at processing time) until it is truthy."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -109,15 +118,33 @@ def wait_for(check: Any, timeout: float = 45) -> Any:
         time.sleep(1)
 
 
-def test_prometheus_scrapes_the_worker_and_sees_the_true_fleet(stack: dict[str, str]) -> None:
+def true_fleet() -> dict[str, float]:
+    """Available ambulances by home district, from the events alone: the on-duty roster less the one
+    notified."""
     city = load_city()
     home = {a.id: city.station_by_id[a.station].district for a in city.ambulances}
     expected = Counter(home[a.id] for a in city.ambulances if a.on_duty and a.id != "amb-beiyuan-1")
-    expected_all = {d.id: float(expected[d.id]) for d in city.districts}
+    return {d.id: float(expected[d.id]) for d in city.districts}
+
+
+def scraped_fleet(prom: str) -> tuple[dict[str, float], float]:
+    """Prometheus' newest available-by-district figures and the time of the newest sample they use."""
+    rows = query(prom, 'sum by (district) (vigil_ambulances_available{job="vigil-worker"})')
+    stamps = query(prom, 'max(timestamp(vigil_ambulances_available{job="vigil-worker"}))')
+    newest = float(stamps[0]["value"][1]) if stamps else 0.0  # nothing scraped yet
+    return {r["metric"]["district"]: float(r["value"][1]) for r in rows}, newest
+
+
+def rfc3339(text: str) -> float:
+    """Unix time of Prometheus' RFC 3339 timestamps (nanoseconds cut to microseconds)."""
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))).timestamp()
+
+
+def test_prometheus_scrapes_the_worker_and_sees_the_true_fleet(stack: dict[str, str]) -> None:
+    expected_all = true_fleet()
 
     def scraped() -> dict[str, float] | None:
-        rows = query(stack["prom"], 'sum by (district) (vigil_ambulances_available{job="vigil-worker"})')
-        got = {r["metric"]["district"]: float(r["value"][1]) for r in rows}
+        got, _ = scraped_fleet(stack["prom"])
         return got if got == expected_all else None
 
     assert wait_for(scraped) == expected_all
@@ -125,12 +152,68 @@ def test_prometheus_scrapes_the_worker_and_sees_the_true_fleet(stack: dict[str, 
     assert [r["value"][1] for r in up] == ["1"]
 
 
-def test_level_zero_rule_is_evaluated_for_exactly_the_empty_district(stack: dict[str, str]) -> None:
-    def pending() -> list[dict[str, Any]]:
-        alerts = get_json(f"{stack['prom']}/api/v1/alerts")["data"]["alerts"]
-        return [a for a in alerts if a["labels"]["alertname"] == "NoAmbulanceAvailableInDistrict"]
+def test_the_worker_page_has_exactly_the_contract_metrics_and_labels(stack: dict[str, str]) -> None:
+    """What a real worker serves, parsed as Prometheus parses it: the contract's metric names (read from
+    streams/metrics.py) and, on every sample, exactly the contract's label names."""
 
-    alerts = wait_for(pending)
+    def fleet_exported(samples: Samples) -> bool:
+        return bool(values(samples, "vigil_ambulances_available", "district"))
+
+    wait_until(stack["metrics"], fleet_exported, 60, "the fleet gauges")
+    with urllib.request.urlopen(stack["metrics"], timeout=5) as resp:
+        page = resp.read().decode()
+    families = {
+        fam.name + ("_total" if fam.type == "counter" else ""): fam
+        for fam in text_string_to_metric_families(page)
+    }
+    assert set(families) == set(METRICS)
+    labelled = 0
+    for name, fam in families.items():
+        for sample in fam.samples:
+            assert set(sample.labels) == METRICS[name], (name, sample.labels)
+            labelled += bool(sample.labels)
+    assert labelled >= 2 * len(load_city().districts)  # ambulances by district and status, at least
+
+
+def test_level_zero_rule_is_evaluated_for_exactly_the_empty_district(stack: dict[str, str]) -> None:
+    """Facts, in order: the worker applied every event and drained the fleet topic, and recomputed its fleet
+    gauges after that; Prometheus scraped that fleet; the dispatch rules were evaluated after that scrape.
+    Before the roster is applied every district is at zero, so an earlier look could see them all."""
+    url, sent = stack["metrics"], float(stack["events"])
+
+    def applied(s: Samples) -> bool:
+        lag = values(s, "vigil_consumer_lag_messages", "topic", "partition")
+        consumed = sum(values(s, "vigil_events_consumed_total", "source").values())
+        return consumed >= sent and bool(lag) and sum(lag.values()) == 0
+
+    done = wait_until(url, applied, 90, f"the worker to apply {sent:.0f} events")
+    done = wait_for_fresh_run(url, "consumer_lag", done)
+    assert applied(done), "lag reappeared"
+    gauges = wait_for_fresh_run(url, "table_gauges", done)
+    assert {d: v for (d,), v in values(gauges, "vigil_ambulances_available", "district").items()} == (
+        true_fleet()
+    )
+
+    after = time.time()  # the fleet gauges were final before this: nothing is sent any more
+
+    def scraped_at() -> float | None:
+        got, stamp = scraped_fleet(stack["prom"])
+        return stamp if got == true_fleet() and stamp >= after else None
+
+    scrape = wait_for(scraped_at)
+    assert scrape, "Prometheus never scraped the applied fleet"
+
+    def evaluated_after_scrape() -> bool:
+        groups = get_json(f"{stack['prom']}/api/v1/rules")["data"]["groups"]
+        dispatch = next(g for g in groups if g["name"] == "vigil-dispatch")
+        return rfc3339(dispatch["lastEvaluation"]) > scrape
+
+    assert wait_for(evaluated_after_scrape), "the dispatch rules were not evaluated after the scrape"
+    alerts = [
+        a
+        for a in get_json(f"{stack['prom']}/api/v1/alerts")["data"]["alerts"]
+        if a["labels"]["alertname"] == "NoAmbulanceAvailableInDistrict"
+    ]
     assert [a["labels"]["district"] for a in alerts] == ["beiyuan"]
     assert alerts[0]["state"] in ("pending", "firing")
     assert alerts[0]["annotations"]["summary_en"] == "No ambulance available in district beiyuan"

@@ -1,4 +1,5 @@
-"""Real Prometheus scrapes known values and evaluates the repository's rules; dashboard queries run on it.
+"""Real Prometheus scrapes known values and evaluates the repository's rules; every dashboard query, sent as
+Grafana would send it, has data on it.
 
 `for:` durations are minutes and cannot be shortened at runtime, so alerts with `for:` are checked pending
 (their promtool unit tests check them firing); alerts without `for:` are checked firing, and delivered.
@@ -6,15 +7,28 @@
 
 from __future__ import annotations
 
+import json
+import re
+import time
 import urllib.error
+import urllib.parse
 from typing import Any
 
 import pytest
 
-from dashboards.build import DASHBOARDS, model
+from dashboards.build import DASHBOARDS, OUT
 from dashboards.names import with_names
-from tests.alerting.conftest import SERVED, Webhook, get_json, instant_query, wait_for
-from tests.alerting.contract import rule_groups
+from tests.alerting.conftest import (
+    EXPECTED_ALERTS,
+    SCRAPE_INTERVAL,
+    SERVED,
+    Webhook,
+    instant_query,
+    wait_for,
+)
+from tests.alerting.contract import METRICS, rule_groups, selectors
+from tests.dashboards import grafana
+from tests.support.http import get_json
 from vigil.core.city import load_city
 
 
@@ -24,6 +38,9 @@ def active_alerts(prometheus: str) -> list[dict[str, Any]]:
 
 def test_prometheus_scraped_exactly_what_was_served(prometheus: str) -> None:
     def scraped() -> dict[tuple[str, frozenset[tuple[str, str]]], float] | None:
+        # `up` is written with the scrape's samples: once it is there, a whole scrape is (no partial look)
+        if not instant_query(prometheus, 'up{job="vigil-worker"}'):
+            return None
         got = {}
         for name in SERVED:
             for row in instant_query(prometheus, f'{name}{{job="vigil-worker"}}'):
@@ -90,17 +107,42 @@ def test_icu_alert_is_active_for_the_full_icu_only(prometheus: str) -> None:
     assert float(alerts[0]["value"]) == pytest.approx(58 / 60)
 
 
-def test_quiet_alerts_stay_quiet(prometheus: str) -> None:
-    # one alert of each rule group active: every group has been evaluated
-    expected = {"NoAmbulanceAvailableInDistrict", "ICUOccupancyHigh", "VigilDeadLettersRising"}
-
+def test_exactly_the_expected_alerts_are_active(prometheus: str) -> None:
+    # alerts of every rule group: once they are all there, every group has been evaluated
     def evaluated() -> set[str] | None:
         names = {a["labels"]["alertname"] for a in active_alerts(prometheus)}
-        return names if names >= expected else None
+        return names if names >= EXPECTED_ALERTS else None
 
     names = wait_for("an alert of each rule group", evaluated)
-    # city total is 5; lag is 42; the crash counter is 0; the worker is up
+    # city total is 5; lag is 42; the crash counter is 0; the worker is up; new counters at 0 stay quiet
     assert not names & {"CityLevelZero", "VigilConsumerLagHigh", "VigilAgentCrashed", "VigilWorkerDown"}
+    assert names == EXPECTED_ALERTS
+
+
+def test_surveillance_alerts_are_active_for_exactly_the_served_series(prometheus: str) -> None:
+    surveillance = {"SentinelAberration", "OutbreakSignalEscalated", "SentinelReportMissing"}
+
+    def found() -> dict[str, list[dict[str, Any]]] | None:
+        by_name: dict[str, list[dict[str, Any]]] = {}
+        for alert in active_alerts(prometheus):
+            by_name.setdefault(alert["labels"]["alertname"], []).append(alert)
+        return by_name if set(by_name) >= surveillance else None
+
+    alerts = wait_for("the surveillance alerts", found)
+    [aberration] = alerts["SentinelAberration"]
+    assert aberration["state"] == "firing" and aberration["labels"]["team"] == "epidemiology"
+    assert {k: aberration["labels"][k] for k in ("scope", "entity", "district", "indicator")} == {
+        "scope": "site",
+        "entity": "thc-beiyuan",
+        "district": "beiyuan",
+        "indicator": "fever_visits",
+    }
+    [escalated] = alerts["OutbreakSignalEscalated"]
+    assert escalated["state"] == "firing" and escalated["labels"]["district"] == "beiyuan"
+    assert escalated["labels"]["severity"] == "critical"
+    [missing] = alerts["SentinelReportMissing"]  # `for: 5m`: pending here
+    assert missing["state"] == "pending" and float(missing["value"]) == 2.0
+    assert (missing["labels"]["site"], missing["labels"]["district"]) == ("thc-liuji", "liuji")
 
 
 def test_new_dead_letters_fire_and_reach_the_platform_webhook(prometheus: str, webhook: Webhook) -> None:
@@ -130,25 +172,123 @@ def test_new_dead_letters_fire_and_reach_the_platform_webhook(prometheus: str, w
     assert sent[0]["annotations"]["description_zh"].startswith("最近 10 分钟约有 2 条 beds 事件")
 
 
+# -- dashboards: every query of every panel has data from what a worker exports ------------------------------
+
+FALLBACK = re.compile(r"(?s)(.*\S)\s+or\s+vector\(\s*0\s*\)\s*")  # `x or vector(0)`: shows 0 without x
+
+
+def committed_dashboards() -> list[dict[str, Any]]:
+    """The JSON Grafana is provisioned with (tests/dashboards checks it is what dashboards.build makes)."""
+    found = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(OUT.glob("*.json"))]
+    assert {d["uid"] for d in found} == set(DASHBOARDS)
+    return found
+
+
 def dashboard_queries() -> list[Any]:
     return [
-        pytest.param(
-            uid, str(panel["title"]), str(target["expr"]), id=f"{uid}-panel{panel['id']}{target['refId']}"
-        )
-        for uid in DASHBOARDS
-        for panel in model(uid)["panels"]
-        for target in panel.get("targets", [])
+        pytest.param(dashboard, query, id=query.id)
+        for dashboard in committed_dashboards()
+        for query in grafana.panel_queries(dashboard)
     ]
 
 
-@pytest.mark.parametrize(("uid", "title", "expr"), dashboard_queries())
-def test_dashboard_queries_run_on_prometheus(prometheus: str, uid: str, title: str, expr: str) -> None:
-    # Prometheus parses and evaluates it (a parse error is an HTTP 400 naming the problem)
+def label_values(prometheus: str) -> grafana.Resolver:
+    """Answers a dashboard's ``label_values(...)`` variables from the real Prometheus, as Grafana does."""
+
+    def resolve(query: str) -> list[str]:
+        selector, label = grafana.label_values_query(query)
+        match = f"?{urllib.parse.urlencode({'match[]': selector})}" if selector else ""
+        return sorted(get_json(f"{prometheus}/api/v1/label/{label}/values{match}")["data"])
+
+    return resolve
+
+
+def answer(prometheus: str, request: grafana.Request) -> dict[str, Any]:
+    path = "query" if request.instant else "query_range"
     try:
-        rows = instant_query(prometheus, expr)
-    except urllib.error.HTTPError as exc:
-        pytest.fail(f"{uid} / {title}: {expr}\n{exc.read().decode()}")
-    assert isinstance(rows, list)
+        body = get_json(f"{prometheus}/api/v1/{path}?{urllib.parse.urlencode(request.params)}")
+    except urllib.error.HTTPError as exc:  # a query Prometheus refuses: 400 naming the problem
+        pytest.fail(f"{request.expr}\n{exc.read().decode()}")
+    assert body["status"] == "success", body
+    return dict(body["data"])
+
+
+def has_data(data: dict[str, Any]) -> bool:
+    if data["resultType"] == "scalar":
+        return True
+    if data["resultType"] == "matrix":
+        return any(series["values"] for series in data["result"])
+    return bool(data["result"])
+
+
+def test_the_stand_in_serves_every_metric_of_the_contract_with_its_labels() -> None:
+    assert set(SERVED) == set(METRICS)  # METRICS is read from streams/metrics.py
+    for name, samples in SERVED.items():
+        assert samples, name
+        for labels, _ in samples:
+            assert set(labels) == METRICS[name], (name, labels)
+
+
+@pytest.mark.parametrize(("dashboard", "query"), dashboard_queries())
+def test_every_dashboard_query_has_data_from_worker_metrics(
+    prometheus: str, dashboard: dict[str, Any], query: grafana.PanelQuery
+) -> None:
+    """What Grafana would send for this panel query (variables substituted, its time range and step)
+    returns data; so does the query without an `or vector(0)` fallback, and each series selector in it:
+    the stand-in carries every metric and label combination the panels read."""
+    variables = grafana.selections(dashboard, label_values(prometheus))
+    where = f"{query.id} ({query.title})"
+
+    def sent() -> list[grafana.Request]:  # at the time of asking, as a refreshing dashboard asks
+        return grafana.requests(query, dashboard, variables, time.time(), SCRAPE_INTERVAL)
+
+    for n, request in enumerate(sent()):
+
+        def answered(n: int = n) -> bool:
+            return has_data(answer(prometheus, sent()[n]))
+
+        kind = "instant" if request.instant else "range"
+        wait_for(f"data for {where}, {kind} query {request.expr}", answered)
+    expr = sent()[0].expr
+    parts = [expr, *(m[1] for m in [FALLBACK.fullmatch(expr)] if m), *sorted(selectors(expr))]
+    for part in parts:
+        request = grafana.Request(part, True, {"query": part, "time": f"{time.time():.3f}"})
+        assert has_data(answer(prometheus, request)), f"{where}: no data for {part}"
+
+
+def test_template_variables_resolve_on_prometheus_as_grafana_would(prometheus: str) -> None:
+    """A dashboard with a district variable (label_values, All included, and a saved single value) and a
+    rate over $__rate_interval: what is sent reads exactly the served series it names."""
+    variable = {
+        "type": "query",
+        "name": "district",
+        "query": {"query": "label_values(vigil_ambulances_available, district)"},
+        "includeAll": True,
+    }
+    target = {"refId": "A", "expr": 'sum by (district) (vigil_ambulances_available{district=~"$district"})'}
+    rate = {"refId": "B", "expr": "sum(rate(vigil_events_consumed_total[$__rate_interval])) * 0 + $__range_s"}
+    panel = {"id": 1, "title": "t", "gridPos": {"x": 0, "y": 0, "w": 24, "h": 8}, "targets": [target, rate]}
+    served = {lbls["district"]: float(v) for lbls, v in SERVED["vigil_ambulances_available"]}
+
+    def answered(dashboard: dict[str, Any]) -> dict[str, list[dict[str, Any]]] | None:
+        variables = grafana.selections(dashboard, label_values(prometheus))
+        out = {}
+        for query in grafana.panel_queries(dashboard):
+            [sent] = grafana.requests(query, dashboard, variables, time.time(), SCRAPE_INTERVAL)
+            out[query.ref_id] = answer(prometheus, grafana.Request(sent.expr, True, {"query": sent.expr}))
+        results = {ref: data["result"] for ref, data in out.items()}
+        return results if all(results.values()) else None  # a rate needs two scrapes in its window
+
+    dashboard = {"uid": "v", "templating": {"list": [variable]}, "panels": [panel]}
+    got = wait_for("the panel's data", lambda: answered(dashboard))
+    assert {r["metric"]["district"]: float(r["value"][1]) for r in got["A"]} == served  # All: every district
+    [total] = got["B"]
+    assert float(total["value"][1]) == 6 * 3600  # the dashboard's default range: 6 h
+    saved = {**variable, "current": {"value": "chengguan"}}
+    one_district = answered({**dashboard, "templating": {"list": [saved]}})
+    assert one_district is not None
+    [one] = one_district["A"]
+    assert (one["metric"]["district"], float(one["value"][1])) == ("chengguan", served["chengguan"])
 
 
 def test_name_join_names_known_ids_and_keeps_unknown_ones(prometheus: str) -> None:

@@ -41,3 +41,19 @@ def processes_mentioning(text: str) -> list[str]:
             if text in cmdline:
                 found.append(cmdline)
     return found
+
+
+def run_python(code: str, env: dict[str, str], timeout: float = 120) -> str:
+    """Standard output of ``python -c code`` in a fresh interpreter of this venv, run from the repository
+    (e.g. with another PYTHONHASHSEED, which changes the iteration order of sets of strings)."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import statistics
 from pathlib import Path
 
 import pytest
 
 from tests.vigil.surveillance.detectors.helpers import daily, noisy_counts
 from vigil.cli import main
+
+Z = statistics.NormalDist().inv_cdf(0.999)  # the default alpha 0.001
 
 
 def write(path: Path, text: str) -> Path:
@@ -40,7 +43,15 @@ def test_output_columns_and_format(tmp_path: Path) -> None:
     assert len(table) == 40
     assert all(r["expected"] == r["alarm"] == "" for r in table[:9])
     assert {r["alarm"] for r in table[9:]} <= {"0", "1"}
-    assert float(repr(float(table[20]["upperbound"]))) == float(table[20]["upperbound"])
+    # full precision (a value rounded to a few digits would miss by far more than 1e-12): EARS C2 worked out
+    # here, the mean and sample sd of the 7 days ending 3 days before each row
+    counts = [int(r["count"]) for r in table]
+    for i in range(9, 40):
+        base = counts[i - 9 : i - 2]
+        m, sd = statistics.mean(base), statistics.stdev(base)
+        assert float(table[i]["expected"]) == pytest.approx(m, rel=1e-12, abs=1e-12), i
+        assert float(table[i]["upperbound"]) == pytest.approx(m + Z * sd, rel=1e-12), i
+        assert table[i]["alarm"] == str(int(counts[i] > m + Z * sd)), i
     assert table[20]["count"].isdigit()
 
     code, out = detect(tmp_path, series_csv(tmp_path / "s.csv"), "--method", "ewma")

@@ -69,7 +69,12 @@ def test_baseline_is_the_simulators_own_and_repeats_with_the_seed() -> None:
     ]
     ours = baseline_series(Site(site.id, site.mean_daily_visits), first, len(simulated), Indicator.FEVER, 7)
     assert ours == simulated
-    assert ours == baseline_series(Site(site.id, site.mean_daily_visits), first, 5, Indicator.FEVER, 7)
+    # each day is drawn for itself (not from one stream): a series started two days later is the tail
+    later = baseline_series(
+        Site(site.id, site.mean_daily_visits), first + timedelta(days=2), 3, Indicator.FEVER, 7
+    )
+    assert later == simulated[2:]
+    assert baseline_series(Site(site.id, site.mean_daily_visits), first, 5, Indicator.FEVER, 8) != simulated
     ili = baseline_series(Site(site.id, site.mean_daily_visits), first, 5, Indicator.ILI, 7)
     assert all(0 <= i <= f for i, f in zip(ili, ours, strict=True))
 
@@ -80,18 +85,34 @@ def test_injection_adds_exactly_the_drawn_cases_inside_the_windows(shape: Shape)
     site, warmup = SITES[0], 30
     days = warmup + 2 * YEAR
     baseline = baseline_series(site, EVALUATION_START, days, Indicator.FEVER, scenario.seed)
-    assert baseline == baseline_series(site, EVALUATION_START, days, Indicator.FEVER, scenario.seed)
     starts = outbreak_starts(scenario, site, warmup)
     means = expected_extra(shape, 9, Size(2.0), indicator_mean(site, Indicator.FEVER))
     assert len(means) == scenario.window == (1 if shape is Shape.SPIKE else 9)
     extra = [outbreak_cases(scenario, site, n, means) for n in range(len(starts))]
-    assert extra == [outbreak_cases(scenario, site, n, means) for n in range(len(starts))]  # seeded
     diff = [a - b for a, b in zip(inject(baseline, starts, extra), baseline, strict=True)]
     expected = [0] * days
     for start, cases in zip(starts, extra, strict=True):
         expected[start : start + len(cases)] = cases
     assert diff == expected
     assert sum(diff) == sum(map(sum, extra)) > 0
+
+
+@pytest.mark.parametrize("shape", [Shape.SPIKE, Shape.EPIDEMIC])
+def test_outbreak_cases_are_poisson_around_their_means_and_grow_with_the_size(shape: Shape) -> None:
+    """Over many outbreaks the extra cases average the expected ones (variance too: Poisson), and on one
+    seed a bigger outbreak never has fewer cases on any day (draws by inversion)."""
+    scenario = Scenario(sites=SITES, years=2, per_year=3, duration=9, shape=shape)
+    site, mean = SITES[1], indicator_mean(SITES[1], Indicator.FEVER)
+    means = expected_extra(shape, 9, Size(2.0), mean)
+    bigger = expected_extra(shape, 9, Size(3.0), mean)
+    totals, k = [], 600
+    for n in range(k):
+        cases = outbreak_cases(scenario, site, n, means)
+        assert all(a <= b for a, b in zip(cases, outbreak_cases(scenario, site, n, bigger), strict=True))
+        totals.append(sum(cases))
+    expected = sum(means)
+    assert statistics.fmean(totals) == pytest.approx(expected, abs=4 * math.sqrt(expected / k))
+    assert statistics.variance(totals) == pytest.approx(expected, rel=0.2)
 
 
 def test_outbreaks_do_not_overlap_and_stay_in_their_years() -> None:

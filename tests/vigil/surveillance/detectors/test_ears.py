@@ -30,10 +30,31 @@ def test_nothing_before_a_full_baseline() -> None:
     assert all(s.expected == 1 for s in steps[9:])
 
 
-def test_c2_with_no_guard_is_c1() -> None:
+@pytest.mark.parametrize(
+    ("method", "params", "lag"),
+    [
+        (Method.EARS_C1, Params(), 1),
+        (Method.EARS_C2, Params(), 3),
+        (Method.EARS_C2, Params(guard=0), 1),
+        (Method.EARS_C1, Params(guard=2), 3),
+    ],
+)
+def test_c1_and_c2_baselines_against_brute_force(method: Method, params: Params, lag: int) -> None:
+    """C1: the 7 days before today; C2: the 7 days ending 3 days before (a 2-day guard); the guard setting
+    moves either. Mean and sample sd of that window, worked out here for every step of a noisy series."""
     counts = noisy_counts(60, seed=1)
-    dates = daily(60)
-    assert run(Method.EARS_C2, dates, counts, Params(guard=0)) == run(Method.EARS_C1, dates, counts, Params())
+    steps = run(method, daily(60), counts, params)
+    assert steps[: 7 + lag - 1] == [Step()] * (7 + lag - 1)
+    for i in range(7 + lag - 1, 60):
+        window = [c for c in counts[i - lag - 6 : i - lag + 1] if c is not None]
+        assert len(window) == 7
+        m, sd = statistics.mean(window), statistics.stdev(window)
+        step, today = steps[i], counts[i]
+        assert today is not None
+        assert step.expected == pytest.approx(m, rel=1e-12), i
+        assert step.upperbound == pytest.approx(m + Z * sd, rel=1e-12), i
+        assert step.statistic == pytest.approx((today - m) / sd, rel=1e-12), i
+        assert step.alarm == (today > m + Z * sd), i
 
 
 def test_baseline_length_override() -> None:

@@ -76,10 +76,20 @@ def test_needs_three_years_and_two_periods(four_years: tuple[list[date], list[fl
     assert all(s == Step() for s in short)
 
 
-def test_p50(four_years: tuple[list[date], list[float | None]]) -> None:
+def test_p50_against_brute_force(four_years: tuple[list[date], list[float | None]]) -> None:
+    """P50 is the other usual CIDARS threshold: the median of the nine period sums, by definition."""
     dates, counts = four_years
-    step = run(Method.MOVING_PERCENTILE, dates, counts, Params(threshold=50))[-1]
-    assert step.upperbound == step.expected
+    series = dict(zip(dates, counts, strict=True))
+    steps = run(Method.MOVING_PERCENTILE, dates, counts, Params(threshold=50))
+    alarms = 0
+    for i in range(len(dates) - 200, len(dates), 9):
+        observed, threshold, median = brute_force(series, dates[i], pct=50)
+        assert threshold == pytest.approx(median, rel=1e-12)  # two stdlib routes to the median agree
+        assert steps[i].upperbound == pytest.approx(threshold, rel=1e-12), dates[i]
+        assert steps[i].expected == pytest.approx(median, rel=1e-12), dates[i]
+        assert steps[i].alarm == (observed > threshold), dates[i]
+        alarms += bool(steps[i].alarm)
+    assert 0 < alarms < 23  # about half the days are above their median
 
 
 def test_exclusion_and_missing_days_drop_whole_periods(
