@@ -95,16 +95,17 @@ def build() -> dashboard.Dashboard:
                         "invalid {{reason}}",
                     ),
                     ('sum(increase(vigil_events_duplicate_total{source="dispatch"}[1h]))', "duplicate"),
-                    # the worker counts no late dispatch *event* (an older event still updates its incident);
-                    # what arrives too late is an interval observation past its window's grace period
+                    ('sum(increase(vigil_events_late_total{source="dispatch"}[1h]))', "late (unit status)"),
                     (
                         'sum(increase(vigil_interval_observations_late_total{scope="city"}[1h]))',
                         "late (interval windows)",
                     ),
                 ],
-                description="迟到：超过宽限期、未计入区间统计窗口的观测（全市口径，每个窗口长度计一次）。"
-                " / Late: interval observations that came after their window's grace period (city scope,"
-                " once per window length), counted and left out of the window statistics.",
+                description="迟到：比车辆当前状态更早的车辆事件（不改变车辆状态，仍计入事件）；"
+                "以及超过宽限期、未计入区间统计窗口的观测（全市口径，每个窗口长度计一次）。"
+                " / Late: unit events older than the unit's current status (the status is not changed; the"
+                " incident still uses them), and interval observations that came after their window's grace"
+                " period (city scope, once per window length).",
             )
         )
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from streams.metrics import EVENTS_LATE
 from vigil.core.contracts import DispatchEvent, Source, decode
 from vigil.dispatch import fleet
 from vigil.dispatch.alerts import level_zero_conditions
@@ -26,8 +27,11 @@ def register(pipe: Pipeline) -> None:
         # dead-lettered by Pipeline.consume
         event = decode(raw, Source.DISPATCH)
         assert isinstance(event, DispatchEvent) and event.unit is not None
-        state, changed = fleet.apply(unit_table.get(event.unit), event, home.get(event.unit))
-        if not changed:
+        state, update = fleet.apply(unit_table.get(event.unit), event, home.get(event.unit))
+        if update is fleet.Update.LATE:
+            # the incident still used it; the unit's status is newer than this event
+            EVENTS_LATE.labels(Source.DISPATCH).inc()
+        if update is not fleet.Update.APPLIED:
             return
         unit_table.set(event.unit, state, msg.partition)
         district = state["district"]

@@ -101,7 +101,7 @@ CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
     ],
     m.EVENTS_DUPLICATE: [({"source": "dispatch"}, 1), ({"source": "sentinel"}, 3)],
     # the dispatch agent counts no late events (an older dispatch event still updates its incident)
-    m.EVENTS_LATE: [({"source": "sentinel"}, 1), ({"source": "beds"}, 2)],
+    m.EVENTS_LATE: [({"source": "sentinel"}, 1), ({"source": "beds"}, 2), ({"source": "dispatch"}, 0)],
     m.AGENT_CRASHES: [({"agent": "dispatch"}, 0)],
     m.INTERVALS_LATE: [({"scope": "city"}, 2), ({"scope": "district"}, 2)],
     m.SENTINEL_ALARM: [

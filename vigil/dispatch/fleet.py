@@ -31,6 +31,15 @@ STATUS_AFTER: dict[EventType, UnitStatus] = {
 }
 
 
+class Update(enum.Enum):
+    """What a unit-bearing event did to the unit's status."""
+
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"  # a stage that does not change the status, for a unit already known
+    DUPLICATE = "duplicate"  # the very event the state holds (a re-forward)
+    LATE = "late"  # older than the status held: counted, not applied
+
+
 class UnitState(TypedDict):
     unit: str
     district: str
@@ -39,8 +48,10 @@ class UnitState(TypedDict):
     event_id: str
 
 
-def apply(state: UnitState | None, event: DispatchEvent, home_district: str | None) -> tuple[UnitState, bool]:
-    """Fold a unit-bearing event; returns (state, changed). Older events than the current one are ignored.
+def apply(
+    state: UnitState | None, event: DispatchEvent, home_district: str | None
+) -> tuple[UnitState, Update]:
+    """Fold a unit-bearing event; an event older than the status held is late and changes nothing.
 
     The unit is counted in its home district (where it is stationed), not the incident's district; for an
     ambulance the city file does not know, the district of its own status events stands in.
@@ -48,11 +59,13 @@ def apply(state: UnitState | None, event: DispatchEvent, home_district: str | No
     assert event.unit is not None
     status = STATUS_AFTER.get(event.event_type)
     if status is None:
-        return (state, False) if state is not None else (_initial(event, home_district), True)
-    if state is not None and (
-        state["event_id"] == event.event_id or datetime.fromisoformat(state["since"]) > event.event_time
-    ):
-        return state, False
+        if state is not None:
+            return state, Update.UNCHANGED
+        return _initial(event, home_district), Update.APPLIED
+    if state is not None and state["event_id"] == event.event_id:
+        return state, Update.DUPLICATE
+    if state is not None and datetime.fromisoformat(state["since"]) > event.event_time:
+        return state, Update.LATE
     district = home_district or (
         event.district
         if event.event_type in (EventType.UNIT_AVAILABLE, EventType.UNIT_OUT_OF_SERVICE)
@@ -64,7 +77,7 @@ def apply(state: UnitState | None, event: DispatchEvent, home_district: str | No
         status=status.value,
         since=event.event_time.isoformat(),
         event_id=event.event_id,
-    ), True
+    ), Update.APPLIED
 
 
 def _initial(event: DispatchEvent, home_district: str | None) -> UnitState:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from vigil.core.contracts import DispatchEvent, EventType
-from vigil.dispatch.fleet import UnitState, UnitStatus, apply
+from vigil.dispatch.fleet import UnitState, UnitStatus, Update, apply
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -59,3 +59,15 @@ def test_unknown_unit_takes_district_from_its_status_events() -> None:
         [ev(0, EventType.UNIT_OUT_OF_SERVICE, 0, "gaotai"), ev(1, EventType.UNIT_NOTIFIED, 5)], home=None
     )
     assert state["district"] == "gaotai" and state["status"] == UnitStatus.DISPATCHED.value
+
+
+def test_each_event_says_what_it_did_to_the_status() -> None:
+    state, update = apply(None, SEQ[0], "beiyuan")
+    assert update is Update.APPLIED
+    state, update = apply(state, SEQ[2], "beiyuan")  # at hospital, 40 min
+    assert update is Update.APPLIED and state["status"] == UnitStatus.AT_HOSPITAL.value
+    held = dict(state)
+    assert apply(state, SEQ[2], "beiyuan") == (held, Update.DUPLICATE)
+    assert apply(state, SEQ[1], "beiyuan") == (held, Update.LATE)  # notified at 5 min: older than held
+    contact = ev(9, EventType.PATIENT_CONTACT, 50)
+    assert apply(state, contact, "beiyuan")[1] is Update.APPLIED  # newer: the unit is busy on scene again
