@@ -1,4 +1,4 @@
-"""急救指挥中心总览 — the one screen (一屏掌控) for the whole city: calls, fleet, beds, data health."""
+"""急救指挥中心总览 — the one screen (一屏掌控): calls, response times, fleet, beds, data health."""
 
 from __future__ import annotations
 
@@ -44,9 +44,12 @@ def build() -> dashboard.Dashboard:
         )
         .with_panel(
             big_number(
-                "出车中 / Ambulances dispatched",
-                'sum(vigil_ambulances{status="dispatched"})',
-                steps=((None, "blue"),),
+                "平均响应（1 小时） / Mean response (1 h)",
+                'max(vigil_interval_window_mean_seconds{interval="response", window="1h", scope="city"})',
+                unit="s",
+                steps=((None, "green"), (660, "orange"), (900, "red")),
+                description="呼救到首车到达现场，当前 1 小时窗口；城区目标 11 分钟，总体 15 分钟。"
+                " / Call to first unit on scene, current 1 h window; targets urban 11 min, overall 15 min.",
             )
         )
         .with_panel(

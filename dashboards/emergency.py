@@ -1,4 +1,4 @@
-"""急救子驾驶舱 — emergency sub-cockpit: incidents, fleet by district and status, dispatch data quality."""
+"""急救子驾驶舱 — emergency sub-cockpit: fleet, response times against target, dispatch data quality."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from dashboards.names import with_names
 from dashboards.panels import bars, base, big_number, matrix, row, trend
 
 UID = "vigil-emergency"
+# the newest window per group is exported by the one worker that owns it: max() is that worker's figure
+RESPONSE_SERIES = 'vigil_interval_window_{stat}{{interval="response", window="{window}", scope="{scope}"}}'
+RESPONSE = "max(" + RESPONSE_SERIES + ")"
 TITLE = "急救子驾驶舱 / Emergency Cockpit"
 
 
@@ -76,6 +79,76 @@ def build() -> dashboard.Dashboard:
                     ('sum(vigil_ambulances{status="dispatched"})', "出车中 / dispatched"),
                 ],
                 width=24,
+            )
+        )
+        .with_row(row("响应时间（近 1 小时） / Response times (last full hour window)"))
+        .with_panel(
+            big_number(
+                "全市平均响应 / City mean response",
+                RESPONSE.format(stat="mean_seconds", scope="city", window="1h"),
+                unit="s",
+                width=6,
+                steps=((None, "green"), (660, "orange"), (900, "red")),
+                description="呼救到首车到达现场（NEMSIS），当前 1 小时窗口。城区目标 11 分钟，总体 15 分钟。"
+                " / Call to first unit on scene (NEMSIS), current 1 h window. Targets: urban 11 min,"
+                " overall 15 min.",
+            )
+        )
+        .with_panel(
+            big_number(
+                "全市 P90 响应 / City 90th percentile",
+                RESPONSE.format(stat="p90_seconds", scope="city", window="1h"),
+                unit="s",
+                width=6,
+                steps=((None, "green"), (900, "orange"), (1200, "red")),
+            )
+        )
+        .with_panel(
+            big_number(
+                "达标率 / Within target",
+                'max(vigil_response_target_met_ratio{window="1h", scope="city"})',
+                unit="percentunit",
+                width=6,
+                steps=((None, "red"), (0.8, "orange"), (0.9, "green")),
+                description="各区按其类型目标（城区 11 分钟、农村 15 分钟）计的达标比例。"
+                " / Share of responses within their district's target (urban 11 min, rural 15 min).",
+            )
+        )
+        .with_panel(
+            big_number(
+                "响应数 / Responses",
+                RESPONSE.format(stat="observations", scope="city", window="1h"),
+                width=6,
+                steps=((None, "blue"),),
+            )
+        )
+        .with_panel(
+            bars(
+                "各区平均响应 / Mean response by district",
+                with_names(
+                    "max by (district) (label_replace("
+                    + RESPONSE_SERIES.format(stat="mean_seconds", scope="district", window="1h")
+                    + ', "district", "$1", "group", "(.*)"))',
+                    "district",
+                ),
+                "{{name_zh}}",
+                unit="s",
+                width=12,
+                height=10,
+                steps=((None, "green"), (660, "orange"), (900, "red")),
+            )
+        )
+        .with_panel(
+            trend(
+                "全市响应时间（15 分钟窗口） / City response time (15 min windows)",
+                [
+                    (RESPONSE.format(stat="p50_seconds", scope="city", window="15m"), "P50"),
+                    (RESPONSE.format(stat="p90_seconds", scope="city", window="15m"), "P90"),
+                    (RESPONSE.format(stat="mean_seconds", scope="city", window="15m"), "平均 / mean"),
+                ],
+                unit="s",
+                width=12,
+                height=10,
             )
         )
         .with_row(row("调度数据 / Dispatch data"))

@@ -100,10 +100,33 @@ CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
         ({"source": "sentinel", "reason": "invalid_value"}, 0),
     ],
     m.EVENTS_DUPLICATE: [({"source": "dispatch"}, 1), ({"source": "sentinel"}, 3)],
-    # the dispatch agent counts no late events (an older dispatch event still updates its incident)
+    # dispatch: unit events older than the unit's status (the fleet agent counts them)
     m.EVENTS_LATE: [({"source": "sentinel"}, 1), ({"source": "beds"}, 2), ({"source": "dispatch"}, 0)],
     m.AGENT_CRASHES: [({"agent": "dispatch"}, 0)],
     m.INTERVALS_LATE: [({"scope": "city"}, 2), ({"scope": "district"}, 2)],
+    # the newest 1 h and 15 min response windows, city-wide and for two districts
+    **{
+        metric: [
+            ({"interval": "response", "window": w, "scope": scope, "group": group}, value)
+            for w in ("1h", "15m")
+            for scope, group, value in (
+                ("city", "city", city),
+                ("district", "chengguan", city * 0.8),
+                ("district", "beiyuan", city * 1.5),
+            )
+        ]
+        for metric, city in (
+            (m.WINDOW_COUNT, 24),
+            (m.WINDOW_MEAN, 600),
+            (m.WINDOW_P50, 540),
+            (m.WINDOW_P90, 930),
+        )
+    },
+    m.WINDOW_MET_TARGET: [
+        ({"window": w, "scope": scope, "group": group}, ratio)
+        for w in ("1h", "15m")
+        for scope, group, ratio in (("city", "city", 0.83), ("district", "chengguan", 0.9))
+    ],
     m.SENTINEL_ALARM: [
         ({"scope": "site", "entity": "thc-beiyuan", "district": "beiyuan", "indicator": "fever_visits"}, 1)
     ],

@@ -120,6 +120,7 @@ def test_command_centre_shows_the_whole_city_on_one_screen() -> None:
     exprs = " ".join(t["expr"] for _, t in targets("vigil-command-centre"))
     for metric in (
         "vigil_incidents_open",
+        "vigil_interval_window_mean_seconds",
         "vigil_ambulances_available",
         "vigil_beds_occupied",
         "vigil_beds_staffed",
