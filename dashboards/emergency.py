@@ -168,17 +168,16 @@ def build() -> dashboard.Dashboard:
                         "invalid {{reason}}",
                     ),
                     ('sum(increase(vigil_events_duplicate_total{source="dispatch"}[1h]))', "duplicate"),
-                    ('sum(increase(vigil_events_late_total{source="dispatch"}[1h]))', "late (unit status)"),
                     (
                         'sum(increase(vigil_interval_observations_late_total{scope="city"}[1h]))',
                         "late (interval windows)",
                     ),
                 ],
-                description="迟到：比车辆当前状态更早的车辆事件（不改变车辆状态，仍计入事件）；"
-                "以及超过宽限期、未计入区间统计窗口的观测（全市口径，每个窗口长度计一次）。"
-                " / Late: unit events older than the unit's current status (the status is not changed; the"
-                " incident still uses them), and interval observations that came after their window's grace"
-                " period (city scope, once per window length).",
+                description="调度事件本身不会迟到（较早的事件仍更新其事件记录）；迟到的是超过宽限期、未计入"
+                "区间统计窗口的观测（全市口径，每个窗口长度计一次）。"
+                " / A dispatch event is never late as such (an older event still updates its incident); what"
+                " comes too late is an interval observation past its window's grace period (city scope, once"
+                " per window length).",
             )
         )
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from streams.metrics import EVENTS_LATE
 from vigil.core.contracts import DispatchEvent, Source, decode
 from vigil.dispatch import fleet
 from vigil.dispatch.alerts import level_zero_conditions
@@ -28,9 +27,8 @@ def register(pipe: Pipeline) -> None:
         event = decode(raw, Source.DISPATCH)
         assert isinstance(event, DispatchEvent) and event.unit is not None
         state, update = fleet.apply(unit_table.get(event.unit), event, home.get(event.unit))
-        if update is fleet.Update.LATE:
-            # the incident still used it; the unit's status is newer than this event
-            EVENTS_LATE.labels(Source.DISPATCH).inc()
+        # an older event than the status held is normal here, not late input: the unit's events come from
+        # several dispatch partitions (one per incident) and interleave on this topic; last writer wins
         if update is not fleet.Update.APPLIED:
             return
         unit_table.set(event.unit, state, msg.partition)

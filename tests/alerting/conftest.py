@@ -100,8 +100,8 @@ CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
         ({"source": "sentinel", "reason": "invalid_value"}, 0),
     ],
     m.EVENTS_DUPLICATE: [({"source": "dispatch"}, 1), ({"source": "sentinel"}, 3)],
-    # dispatch: unit events older than the unit's status (the fleet agent counts them)
-    m.EVENTS_LATE: [({"source": "sentinel"}, 1), ({"source": "beds"}, 2), ({"source": "dispatch"}, 0)],
+    # no dispatch series: an older dispatch event still updates its incident, so none is late
+    m.EVENTS_LATE: [({"source": "sentinel"}, 1), ({"source": "beds"}, 2)],
     m.AGENT_CRASHES: [({"agent": "dispatch"}, 0)],
     m.INTERVALS_LATE: [({"scope": "city"}, 2), ({"scope": "district"}, 2)],
     # the newest 1 h and 15 min response windows, city-wide and for two districts

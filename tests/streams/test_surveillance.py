@@ -8,9 +8,7 @@ its history, its detectors would have no baseline and the outbreak would go unse
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,11 +21,27 @@ from producers.sim.sentinel import reports
 from producers.sim.surge import Outbreak
 from producers.sink import KafkaSink
 from tests.conftest import launch_worker
+from tests.streams.sentinel_truth import (
+    Detection,
+    district_values,
+    escalation_starts,
+    expected_alarms,
+    final_values,
+)
 from tests.support.http import get_json
 from tests.support.kafka import read_topics_async
-from tests.support.metrics import Samples, scrape, total, values, wait_until
+from tests.support.metrics import Samples, values
+from tests.support.progress import consumed, settle, wait_alerts_in_kafka
 from vigil.core.city import load_city
-from vigil.core.contracts import Complaint, DispatchEvent, EventType, Priority, SentinelReport, Topics
+from vigil.core.contracts import (
+    Complaint,
+    DispatchEvent,
+    EventType,
+    Priority,
+    SentinelReport,
+    Source,
+    Topics,
+)
 from vigil.surveillance.detectors import run
 from vigil.surveillance.detectors.base import Method, Params
 
@@ -46,22 +60,11 @@ MISSING_SITE, MISSING_DAY = "thc-beiyuan", FIRST_DAY + timedelta(days=52)
 CORRECTED_SITE, CORRECTED_DAY = "chc-xicheng-1", FIRST_DAY + timedelta(days=35)
 SILENT_SITE = "thc-liuji"  # never reports at all: the only site of its district
 
-# the worker is told these settings explicitly, and the ground truth below uses the same literals
+# the worker is told these settings explicitly, and the ground truth uses the same values
 METHODS = (Method.EWMA,)
 ALPHA, MIN_COUNT, K_SITES, W_DAYS, HOLD_DAYS = 0.001, 5, 2, 3, 7
-SETTINGS = {
-    "VIGIL_SURVEILLANCE_METHODS": json.dumps([m.value for m in METHODS]),
-    "VIGIL_SURVEILLANCE_ALPHA": str(ALPHA),
-    "VIGIL_ESCALATION_HOLD_DAYS": str(HOLD_DAYS),
-    "VIGIL_SURVEILLANCE_MIN_COUNT": str(MIN_COUNT),
-    "VIGIL_ESCALATION_MIN_SITES": str(K_SITES),
-    "VIGIL_ESCALATION_WINDOW_DAYS": str(W_DAYS),
-}
-INDICATORS: dict[str, Callable[[int, int, int], float | None]] = {
-    "fever_visits": lambda total, fever, ili: float(fever),
-    "ili_cases": lambda total, fever, ili: float(ili),
-    "ili_share": lambda total, fever, ili: ili / total if total else None,
-}
+DETECTION = Detection(FIRST_DAY, METHODS, ALPHA, MIN_COUNT, K_SITES, W_DAYS, HOLD_DAYS)
+SETTINGS = DETECTION.settings()
 
 
 def scenario(outbreak: bool) -> list[SentinelReport]:
@@ -82,57 +85,6 @@ def scenario(outbreak: bool) -> list[SentinelReport]:
             )
         )
     return sorted(out, key=lambda r: (r.submitted_at, r.report_id))
-
-
-# -- ground truth --------------------------------------------------------------------------------
-
-
-def final_values(sent: list[SentinelReport]) -> dict[str, dict[date, tuple[int, int, int]]]:
-    """Each site-day's counts from its last-submitted report."""
-    latest: dict[tuple[str, date], SentinelReport] = {}
-    for r in sent:
-        key = (r.site, r.period_day)
-        if key not in latest or r.submitted_at > latest[key].submitted_at:
-            latest[key] = r
-    out: dict[str, dict[date, tuple[int, int, int]]] = {}
-    for (site, day), r in latest.items():
-        out.setdefault(site, {})[day] = (r.total_visits, r.fever_visits, r.ili_cases)
-    return out
-
-
-def expected_alarms(values: dict[date, tuple[int, int, int]], last: date) -> dict[str, dict[str, list[str]]]:
-    """indicator -> ISO day -> detectors alarming, over the whole series (missing days stay missing)."""
-    dates = [FIRST_DAY + timedelta(days=i) for i in range((last - FIRST_DAY).days + 1)]
-    out: dict[str, dict[str, list[str]]] = {}
-    for name, fn in INDICATORS.items():
-        counts = [fn(*values[d]) if d in values else None for d in dates]
-        params = Params(alpha=ALPHA, min_count=MIN_COUNT if name != "ili_share" else 0)
-        days: dict[str, list[str]] = {}
-        for method in METHODS:
-            for d, c, step in zip(dates, counts, run(method, dates, counts, params), strict=True):
-                if step.alarm and c is not None:
-                    days.setdefault(d.isoformat(), []).append(method.value)
-        out[name] = days
-    return out
-
-
-def district_values(
-    per_site: dict[str, dict[date, tuple[int, int, int]]], sites: list[str]
-) -> dict[date, tuple[int, int, int]]:
-    days = set.intersection(*(set(per_site[s]) for s in sites))
-    return {d: tuple(sum(per_site[s][d][i] for s in sites) for i in range(3)) for d in days}  # type: ignore[misc]
-
-
-def escalation_starts(site_alarm_days: dict[str, set[date]], last: date) -> list[date]:
-    def rule(e: date) -> bool:
-        window = {e - timedelta(days=i) for i in range(W_DAYS)}
-        return sum(1 for days in site_alarm_days.values() if days & window) >= K_SITES
-
-    def holds(e: date) -> bool:
-        return any(rule(e - timedelta(days=i)) for i in range(HOLD_DAYS))
-
-    days = [FIRST_DAY + timedelta(days=i) for i in range((last - FIRST_DAY).days + 1)]
-    return [d for d in days if holds(d) and not holds(d - timedelta(days=1))]
 
 
 # -- running it --------------------------------------------------------------------------------
@@ -157,29 +109,29 @@ def run_stream(
             for r in batch:
                 await sink.send_event(r)
 
-    def seen(samples: Any) -> float:
-        return (
-            total(samples, "vigil_events_consumed_total")
-            + total(samples, "vigil_events_duplicate_total")
-            + total(samples, "vigil_events_late_total")
-        )
-
     worker = None
+    published = 0.0  # alert records published by the workers already stopped
+    applied = 0.0
     try:
         for batch in parts:
             worker = launch_worker(kafka, namespace, tmp_path, **SETTINGS)
             asyncio.run(send(batch))
-            n = len(batch)
-            wait_until(worker.metrics_url, lambda s, n=n: seen(s) >= n, 240, f"{n} reports")
-            time.sleep(8)  # a completeness check or two (every 5 s) once caught up
+            # every report applied (partitions drained, committed), then a completeness check run after that
+            (samples,) = settle(
+                kafka, topics, [worker.metrics_url], {Source.SENTINEL: len(batch)}, ["surveillance_status"]
+            )
+            applied += consumed([samples], Source.SENTINEL)
+            published = wait_alerts_in_kafka(kafka, topics.alerts.name, [worker.metrics_url], published)
             state = get_json(f"http://127.0.0.1:{worker.port}/surveillance", timeout=10)
-            samples = scrape(worker.metrics_url)
             worker.stop()
             worker = None
     finally:
         if worker is not None:
             worker.stop()
+    # each report applied once: none lost, none applied twice across the restart (re-delivered: duplicates)
+    assert applied == len(sent)
     values = (asyncio.run(read_topics_async(kafka, [topics.alerts.name])))[topics.alerts.name]
+    assert len(values) == published
     return state, [orjson.loads(v) for v in values], samples
 
 
@@ -200,16 +152,16 @@ def check(state: list[dict[str, Any]], sent: list[SentinelReport]) -> dict[str, 
         got = by_district[district]["alarms"]
         site_days: dict[str, set[date]] = {}
         for site in sites:
-            want = expected_alarms(per_site[site], last)
+            want = expected_alarms(per_site[site], last, DETECTION)
             site_days[site] = {date.fromisoformat(d) for days in want.values() for d in days}
             for ind, days in want.items():
                 stream = got.get(f"site:{site}:{ind}", {})
                 assert stream == {d: m for d, m in days.items() if d >= horizon}, (site, ind)
-        want_d = expected_alarms(district_values(per_site, sites), last)
+        want_d = expected_alarms(district_values(per_site, sites), last, DETECTION)
         for ind, days in want_d.items():
             stream = got.get(f"district:{district}:{ind}", {})
             assert stream == {d: m for d, m in days.items() if d >= horizon}, (district, ind)
-        starts[district] = escalation_starts(site_days, last)
+        starts[district] = escalation_starts(site_days, last, DETECTION)
     return starts
 
 
@@ -324,11 +276,11 @@ def test_a_site_alarm_with_a_rise_in_fever_calls_escalates_a_one_site_district(
                     await sink.send_event(e)
 
         asyncio.run(send())
-        n = len(sentinel) + len(calls)
-        wait_until(
-            worker.metrics_url, lambda s: total(s, "vigil_events_consumed_total") >= n, 240, f"{n} events"
-        )
-        time.sleep(5)
+        # reports and calls applied, the calls forwarded to the fever-call topic and applied from there too
+        sent = {Source.SENTINEL: len(sentinel), Source.DISPATCH: len(calls)}
+        (samples,) = settle(kafka, topics, [worker.metrics_url], sent, ["surveillance_status"])
+        assert {s: consumed([samples], s) for s in sent} == sent
+        published = wait_alerts_in_kafka(kafka, topics.alerts.name, [worker.metrics_url], 0)
         state = {
             s["district"]: s for s in get_json(f"http://127.0.0.1:{worker.port}/surveillance", timeout=10)
         }[district]
@@ -338,10 +290,11 @@ def test_a_site_alarm_with_a_rise_in_fever_calls_escalates_a_one_site_district(
         orjson.loads(v)
         for v in asyncio.run(read_topics_async(kafka, [topics.alerts.name]))[topics.alerts.name]
     ]
+    assert len(alerts) == published
 
     # independently: the site's alarm days, the call-rise days (EARS C2, alpha 0.01, at least 3 calls)
     last = max(r.period_day for r in sentinel)
-    alarms = expected_alarms(final_values(sentinel)[site], last)
+    alarms = expected_alarms(final_values(sentinel)[site], last, DETECTION)
     site_days = {date.fromisoformat(d) for days in alarms.values() for d in days}
     days = sorted(per_day)
     steps = run(Method.EARS_C2, days, [float(per_day[d]) for d in days], Params(alpha=0.01, min_count=3))

@@ -241,20 +241,25 @@ def apply_report(
     if site.site not in state.sites:
         state.sites = sorted([*state.sites, site.site])
     day = report.period_day
-    first = day - timedelta(days=config.lookback)
+    # A series starts at its first report, never before: days before it are not "missing" days of its
+    # baseline (that would test the first days on half-empty baselines, unlike `vigil detect` on the same
+    # series); and it reaches back no further than the detectors look.
+    reach = day - timedelta(days=config.lookback)
+    site_first = max(reach, _earliest({site.site: site.days}))
 
     def of_site(ind: Indicator) -> list[float | None]:
-        return sentinel_days.site_series(site.days, ind, first, newest)
+        return sentinel_days.site_series(site.days, ind, site_first, newest)
 
     members = {s: sites.get(s, {}) for s in state.sites} | {site.site: site.days}
     newest_all = _newest(members)
     assert newest_all is not None
+    district_first = max(reach, _earliest(members))
 
     def of_district(ind: Indicator) -> list[float | None]:
-        return sentinel_days.district_series(members.values(), ind, first, newest_all)
+        return sentinel_days.district_series(members.values(), ind, district_first, newest_all)
 
-    _recompute(config, state, alerts.SITE, site.site, first, day, of_site)
-    _recompute(config, state, alerts.DISTRICT, report.district, first, day, of_district)
+    _recompute(config, state, alerts.SITE, site.site, site_first, day, of_site)
+    _recompute(config, state, alerts.DISTRICT, report.district, district_first, day, of_district)
     return outcome, reconcile(config, report.district, state, members)
 
 
@@ -374,6 +379,11 @@ def _newest(sites: Mapping[str, SiteDays]) -> date | None:
     return max(
         (d for days in sites.values() if (d := sentinel_days.latest_day(days)) is not None), default=None
     )
+
+
+def _earliest(sites: Mapping[str, SiteDays]) -> date:
+    """The first day any of these sites reported (their series start there)."""
+    return min(date.fromisoformat(min(days)) for days in sites.values() if days)
 
 
 # -- completeness --------------------------------------------------------------------------------------------

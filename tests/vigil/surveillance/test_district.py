@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from vigil.core.city import load_city
 from vigil.core.contracts import AlertRecord, SentinelReport
+from vigil.core.settings import Settings
 from vigil.surveillance import alerts
 from vigil.surveillance.detectors import run
 from vigil.surveillance.detectors.base import Method, Params
@@ -451,3 +453,37 @@ def test_district_state_and_site_record_round_trip_through_json() -> None:
     assert DistrictState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
     assert SiteRecord.from_dict(json.loads(json.dumps(site.to_dict()))) == site
     assert DistrictState.from_dict(DistrictState().to_dict()) == DistrictState()
+
+
+def test_a_series_first_days_are_judged_as_the_detector_library_judges_them() -> None:
+    """Days before a site's first report are not missing days of its baseline: on the first days of a new
+    series the stream alarms exactly where ``detectors.run`` over the whole series does (EARS C2, whose short
+    baseline showed the difference)."""
+    from producers.sim.sentinel import reports as simulated_reports
+
+    city = load_city()
+    start = datetime(2026, 3, 2, tzinfo=ZoneInfo(city.timezone))
+    settings = Settings(
+        surveillance_methods=[Method.EARS_C2], surveillance_alpha=ALPHA, surveillance_min_count=MIN_COUNT
+    )
+    config = SurveillanceConfig.from_settings(settings, city)
+    params = Params(alpha=ALPHA, min_count=MIN_COUNT)
+    records: dict[str, SiteRecord] = {}
+    states: dict[str, DistrictState] = {}
+    sent = list(simulated_reports(city, start, start + timedelta(days=20), 120))
+    for r in sent:
+        site = records.setdefault(r.site, SiteRecord.for_report(r))
+        state = states.setdefault(r.district, DistrictState())
+        apply_report(config, state, site, {s: records[s].days for s in state.sites if s in records}, r)
+    checked = 0
+    for site_id in sorted(records):
+        mine = sorted((r for r in sent if r.site == site_id), key=lambda r: r.period_day)
+        dates = [r.period_day for r in mine]
+        assert dates == [dates[0] + timedelta(days=i) for i in range(len(dates))]
+        counts: list[float | None] = [float(r.fever_visits) for r in mine]
+        steps = run(Method.EARS_C2, dates, counts, params)
+        truth = {d.isoformat() for d, s in zip(dates, steps, strict=True) if s.alarm}
+        stored = states[mine[0].district].view()["alarms"].get(f"site:{site_id}:fever_visits", {})
+        assert set(stored) == truth, site_id
+        checked += len(truth)
+    assert checked > 0, "the scenario must contain alarms for the comparison to mean anything"
