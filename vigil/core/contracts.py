@@ -330,6 +330,9 @@ class TopicSpec:
 
 
 # Every changelog-backed table and the topic it is co-partitioned with (an attribute of :class:`Topics`).
+# Their changelogs are created up front with the right partition count: when two workers start together,
+# Faust otherwise may see a changelog before its metadata and reject writes with PartitionsMismatch
+# ("0 partitions"), seen in the two-worker test.
 TABLES: dict[str, str] = {
     "incidents": "dispatch",
     "unit-status-seen": "dispatch",
