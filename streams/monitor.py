@@ -30,9 +30,12 @@ RATE_WINDOW_S = 5.0
 def register(pipe: Pipeline) -> None:
     app = pipe.app
     districts = [d.id for d in pipe.city.districts]
+    # every topic an agent reads: the sources and the internal repartition topics (a backlog on any of them
+    # delays what the screens show)
     source_topics = {pipe.topics.for_source(s).name for s in Source} | {
         pipe.topics.fleet.name,
         pipe.topics.intervals.name,
+        pipe.topics.fever_calls.name,
     }
     last_counts: dict[str, float] = {}
     last_time: list[float] = [time.monotonic()]

@@ -259,11 +259,12 @@ def test_event_time_watermark_and_lag(scenario: Scenario) -> None:
     got = values(scenario.samples, "vigil_event_time_seconds", "source")
     assert {k[0]: v for k, v in got.items()} == newest
     lag = values(scenario.samples, "vigil_consumer_lag_messages", "topic", "partition")
-    source_topics = {scenario.topics.for_source(s).name for s in Source} | {
+    read_topics = {scenario.topics.for_source(s).name for s in Source} | {
         scenario.topics.fleet.name,
         scenario.topics.intervals.name,
+        scenario.topics.fever_calls.name,
     }
-    assert {t for t, _ in lag} == source_topics
+    assert {t for t, _ in lag} == read_topics
     assert all(v == 0 for v in lag.values())
 
 

@@ -2,11 +2,10 @@
 
 Why the broker: a worker's own counters say what its agents applied, but what an agent *derives* while it
 processes an event (interval observations, forwarded fever calls, alert records) sits in the worker's
-producer for a while, and the lag gauge does not cover every derived topic (nor is it ever fresher than its
-last run). Faust commits an event's offset only after the event was processed and after flushing that
-producer (``Consumer._commit_offsets``). So "the group's committed offset equals the end offset" on the
-source topics proves every derived message is in Kafka; the same fact read afterwards on the derived topics
-proves those were applied too.
+producer for a while, and the lag gauge is never fresher than its last run. Faust commits an event's
+offset only after the event was processed and after flushing that producer (``Consumer._commit_offsets``).
+So "the group's committed offset equals the end offset" on the source topics proves every derived message
+is in Kafka; the same fact read afterwards on the derived topics proves those were applied too.
 """
 
 from __future__ import annotations
@@ -244,8 +243,8 @@ def lag_drained(pages: Sequence[Samples], topics: Topics) -> bool:
 
 
 def lagged_topics(topics: Topics) -> list[TopicSpec]:
-    """The topics the worker's lag gauge covers (the sources, and the fleet and interval repartitions)."""
-    return [topics.dispatch, topics.sentinel, topics.beds, topics.fleet, topics.intervals]
+    """The topics the worker's lag gauge covers: the sources and the internal repartition topics."""
+    return [topics.dispatch, topics.sentinel, topics.beds, topics.fleet, topics.intervals, topics.fever_calls]
 
 
 def settle(
