@@ -9,7 +9,7 @@ from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, INTERVALS_IMPOSSI
 from vigil.core.alerts import epoch
 from vigil.core.contracts import Complaint, DispatchEvent, EventType, FeverCall, Source
 from vigil.core.dedup import remember
-from vigil.dispatch import incidents, observations
+from vigil.dispatch import incidents
 from vigil.dispatch.alerts import IncidentLimits
 from vigil.dispatch.event_clock import PartitionClock
 from vigil.dispatch.incident_alerts import IncidentAlerts
@@ -62,7 +62,7 @@ def register(pipe: Pipeline) -> None:
         for interval in update.newly_impossible:
             INTERVALS_IMPOSSIBLE.labels(interval.value).inc()
         for obs in update.observations:
-            await observations_topic.send(key=obs.key, value=observations.encode(obs))
+            await observations_topic.send(key=obs.key, value=obs.encode())
         # recorded before the watch-list check below reads it back: a new incident must stay watched
         times_table.set(event.incident_id, state.to_dict(), partition)
         incident_alerts.track(state.times, partition)

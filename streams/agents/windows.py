@@ -18,8 +18,8 @@ from streams.metrics import (
     WINDOW_P50,
     WINDOW_P90,
 )
-from vigil.core.contracts import Source
-from vigil.dispatch import observations, window_figures
+from vigil.core.contracts import Observation, Source
+from vigil.dispatch import window_figures
 from vigil.dispatch.window_owner import ResponseTargets, WindowOwner
 from vigil.dispatch.windows import WindowStats
 
@@ -39,7 +39,7 @@ def register(pipe: Pipeline) -> None:
     )
 
     async def handle(raw: bytes, msg: Any) -> None:
-        obs = observations.decode(raw)
+        obs = Observation.decode(raw)
         placed = owner.place(obs, msg.partition, members.get(obs.member_key))
         if placed.duplicate:
             INTERVALS_DUPLICATE.labels(obs.scope).inc()

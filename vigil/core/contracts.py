@@ -464,6 +464,66 @@ class Topics:
 
 
 @dataclass(frozen=True, slots=True)
+class Observation:
+    """One incident's interval added (+1) to or withdrawn (-1) from one window group, sent by the dispatch
+    agent to the group's owner on the internal topic ``interval-observations``. It carries the newest event
+    time of the dispatch partition it came from, so the owner keeps a watermark per source partition."""
+
+    incident: str
+    interval: str
+    seconds: float
+    at: float  # event time (unix s) of the stage that completed the interval: picks the windows
+    sign: int  # +1 add, -1 withdraw
+    scope: str  # city, district, station or priority
+    group: str  # the group within the scope, e.g. a district id
+    district: str | None  # the incident's district: its type sets the response target
+    partition: int  # dispatch partition the incident lives on
+    watermark: float  # newest event time of that partition when this was sent
+
+    @property
+    def key(self) -> bytes:
+        """Partition key: one owner per window group."""
+        return f"{self.scope}:{self.group}".encode()
+
+    @property
+    def member_key(self) -> str:
+        """Key of what this group currently counts for this incident's interval."""
+        return f"{self.scope}|{self.group}|{self.incident}/{self.interval}"
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "i": self.incident,
+                "n": self.interval,
+                "v": self.seconds,
+                "t": self.at,
+                "s": self.sign,
+                "scope": self.scope,
+                "g": self.group,
+                "d": self.district,
+                "p": self.partition,
+                "w": self.watermark,
+            }
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Observation:
+        data: dict[str, Any] = orjson.loads(raw)
+        return cls(
+            incident=data["i"],
+            interval=data["n"],
+            seconds=float(data["v"]),
+            at=float(data["t"]),
+            sign=int(data["s"]),
+            scope=data["scope"],
+            group=data["g"],
+            district=data["d"],
+            partition=int(data["p"]),
+            watermark=float(data["w"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class FeverCall:
     """A fever/respiratory 120 call, forwarded by the dispatch agent to its district's surveillance on the
     internal topic ``fever-calls-by-district`` (co-partitioned with the sentinel reports)."""

@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigil.core.contracts import DispatchEvent
+from vigil.core.contracts import DispatchEvent, Observation
 from vigil.dispatch.intervals import IncidentTimes, Interval
-from vigil.dispatch.observations import Observation
 from vigil.dispatch.windows import Sent, changes, groups_of, sent
 
 

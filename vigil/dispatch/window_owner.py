@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from vigil.core.city import City, DistrictType
+from vigil.core.contracts import Observation
 from vigil.core.settings import Settings
 from vigil.dispatch.intervals import Interval
-from vigil.dispatch.observations import Observation
 from vigil.dispatch.windows import (
     SIZES,
     Watermarks,

@@ -6,10 +6,9 @@ from collections import Counter
 import orjson
 
 from tests.vigil.dispatch.events import at, ev
-from vigil.core.contracts import DispatchEvent, EventType
+from vigil.core.contracts import DispatchEvent, EventType, Observation
 from vigil.dispatch.incident_intervals import IncidentIntervals
 from vigil.dispatch.intervals import Interval
-from vigil.dispatch.observations import Observation
 
 GROUPS = [("city", "city"), ("district", "chengguan"), ("station", "st-1"), ("priority", "DELTA")]
 

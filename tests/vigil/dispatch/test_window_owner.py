@@ -6,8 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from vigil.core.city import load_city
+from vigil.core.contracts import Observation
 from vigil.core.settings import Settings
-from vigil.dispatch.observations import Observation
 from vigil.dispatch.window_owner import RETAIN_S, ResponseTargets, WindowOwner
 from vigil.dispatch.windows import WindowStats
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from vigil.dispatch.observations import Observation, decode, encode
+from vigil.core.contracts import Observation
 
 OBS = Observation(
     incident="INC-1",
@@ -21,15 +21,17 @@ WIRE = (
 
 
 def test_wire_form_is_the_compact_json_the_window_owners_read() -> None:
-    assert encode(OBS) == WIRE
+    assert OBS.encode() == WIRE
 
 
 def test_decode_reads_the_wire_form() -> None:
-    assert decode(WIRE) == OBS
+    assert Observation.decode(WIRE) == OBS
     no_district = (
         b'{"i":"X","n":"travel","v":5.0,"t":1.0,"s":1,"scope":"city","g":"city","d":null,"p":0,"w":2}'
     )
-    assert decode(no_district) == Observation("X", "travel", 5.0, 1.0, 1, "city", "city", None, 0, 2.0)
+    assert Observation.decode(no_district) == Observation(
+        "X", "travel", 5.0, 1.0, 1, "city", "city", None, 0, 2.0
+    )
 
 
 def test_keys_route_by_group_and_remember_per_incident_interval() -> None:
