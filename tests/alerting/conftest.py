@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,7 +33,7 @@ from alerting import local
 from streams import metrics as m
 from tests.alerting.contract import METRICS, REPO, RULES_DIR, exported_name
 from tests.conftest import free_port
-from tests.support.http import get_json
+from tests.support.http import get_json, serving
 
 T = TypeVar("T")
 WAIT_S = 30.0
@@ -245,16 +245,9 @@ def webhook() -> Iterator[Webhook]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    hook.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        hook.url = url
         yield hook
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def alertmanager_config(webhook_url: str) -> dict[str, Any]:

@@ -8,10 +8,9 @@ same files Grafana's provisioning loads.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ import pytest
 from dashboards.build import DASHBOARDS, OUT
 from dashboards.push import FOLDER_TITLE, main
 from tests.conftest import free_port
+from tests.support.http import serving
 
 
 @dataclass
@@ -63,16 +63,9 @@ def grafana() -> Iterator[GrafanaStandIn]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    stand_in.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        stand_in.url = url
         yield stand_in
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_push_creates_the_folder_and_saves_each_committed_dashboard(
