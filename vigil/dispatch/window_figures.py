@@ -39,7 +39,7 @@ def figures(key: str, stats: WindowStats) -> list[WindowFigures]:
             scope,
             group,
             st["count"] or 0,
-            st["mean"] or math.nan,
+            math.nan if st["mean"] is None else st["mean"],
             st["p50"] or 0,
             st["p90"] or 0,
             st["met_target_ratio"],

@@ -27,6 +27,15 @@ def test_figures_of_each_interval_in_a_window() -> None:
     assert near(travel.p50, 5.0) and near(travel.p90, 5.0)
 
 
+def test_a_mean_of_zero_seconds_is_zero_not_missing() -> None:
+    """CAD exports often stamp call and notification in the same second: call processing of 0 s is a value."""
+    stats = WindowStats()
+    stats.apply("call_processing", 0.0, +1, None)
+    stats.apply("call_processing", 0.0, +1, None)
+    [cp] = figures("city|city|1h|0", stats)
+    assert (cp.count, cp.mean) == (2, 0.0)
+
+
 def test_an_emptied_window_has_no_figures() -> None:
     stats = WindowStats()
     stats.apply("travel", 5.0, +1, None)
