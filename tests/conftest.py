@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,7 +22,30 @@ from vigil.core.settings import Settings
 from vigil.platform.broker import LocalBroker, port_open
 from vigil.platform.processes import ManagedProcess
 
-SHARED = REPO.parent / "shared"
+
+def _shared_dir() -> Path:
+    """The read-only ``shared/`` folder (reference data) that sits beside the repository, as in CI.
+
+    A clone made elsewhere for a clean check (``git clone . "$(mktemp -d)"``) finds it beside the working
+    copy it was cloned from; ``VIGIL_SHARED_DIR`` names it explicitly.
+    """
+    if explicit := os.environ.get("VIGIL_SHARED_DIR"):
+        return Path(explicit)
+    beside = REPO.parent / "shared"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(
+        ["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if origin and Path(origin).is_dir():
+        return Path(origin).resolve().parent / "shared"
+    return beside
+
+
+SHARED = _shared_dir()
 RETENTION_CHECK_MS = 2000  # the test broker applies retention often, so a test can wait past a check
 TEST_KAFKA_PORT = int(os.environ.get("VIGIL_TEST_KAFKA_PORT", "29092"))
 

@@ -17,16 +17,16 @@ def clean_env(**settings: str) -> dict[str, str]:
     return env
 
 
-def run_vigil(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _python(env: dict[str, str], args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """This venv's interpreter run from the repository, output captured as text."""
+    argv = [sys.executable, *args]
     return subprocess.run(
-        [sys.executable, "-m", "vigil", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def run_vigil(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return _python(env, ["-m", "vigil", *args], timeout)
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -46,14 +46,6 @@ def processes_mentioning(text: str) -> list[str]:
 def run_python(code: str, env: dict[str, str], timeout: float = 120) -> str:
     """Standard output of ``python -c code`` in a fresh interpreter of this venv, run from the repository
     (e.g. with another PYTHONHASHSEED, which changes the iteration order of sets of strings)."""
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    result = _python(env, ["-c", code], timeout)
     assert result.returncode == 0, result.stderr
     return result.stdout

@@ -24,7 +24,8 @@ from vigil.dispatch.cad import MappingError, load_mapping
 EMS = SHARED / "reference" / "ems"
 if not EMS.is_dir():
     pytest.fail(
-        f"reference data not found at {EMS}: the repository must sit beside ../shared/ (as in CI)",
+        f"reference data not found at {EMS}: the repository must sit beside ../shared/ (as in CI), "
+        "or set VIGIL_SHARED_DIR",
         pytrace=False,
     )
 NYC = EMS / "nyc_ems_incidents_sample_2013_2017.csv"
