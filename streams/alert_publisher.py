@@ -7,12 +7,14 @@ from typing import Any
 import faust
 
 from streams.metrics import ALERTS_FIRING, ALERTS_PUBLISHED
+from streams.outbox import Outbox
 from vigil.core.alerts import AlertBook
 from vigil.core.contracts import AlertRecord, encode
 
 
 class AlertPublisher:
-    def __init__(self, app: faust.App, topic: faust.TopicT) -> None:
+    def __init__(self, app: faust.App, topic: str) -> None:
+        self.app = app
         self.topic = topic
         self.books: dict[str, AlertBook] = {}
 
@@ -27,11 +29,19 @@ class AlertPublisher:
     def active(self) -> list[AlertRecord]:
         return sorted((r for b in self.books.values() for r in b.active.values()), key=lambda r: r.starts_at)
 
-    async def publish(self, records: list[AlertRecord]) -> None:
+    def publish(self, records: list[AlertRecord], outbox: Outbox) -> None:
+        """Queue the records in the agent's outbox (sent with its batch)."""
         for record in records:
-            await self.topic.send(key=record.fingerprint.encode(), value=encode(record))
+            outbox.add(self.topic, record.fingerprint.encode(), encode(record))
             ALERTS_PUBLISHED.labels(record.alertname, "firing" if record.firing else "resolved").inc()
         if records:
             ALERTS_FIRING.clear()
             for r in self.active():
                 ALERTS_FIRING.labels(r.alertname, r.severity.value).inc()
+
+    async def publish_now(self, records: list[AlertRecord]) -> None:
+        """For timers, which have no batch: send the records at once."""
+        if records:
+            outbox = Outbox(self.app)
+            self.publish(records, outbox)
+            await outbox.flush()

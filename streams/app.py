@@ -59,8 +59,8 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         city=city or load_city(settings.city_file),
         topics=Topics.from_settings(settings),
     )
-    pipe.deadletters = DeadLetterSink(pipe.topic(pipe.topics.deadletter))
-    pipe.alerts = AlertPublisher(app, pipe.topic(pipe.topics.alerts))
+    pipe.deadletters = DeadLetterSink(pipe.topics.deadletter.name)
+    pipe.alerts = AlertPublisher(app, pipe.topics.alerts.name)
 
     for agent in (dispatch, fleet, beds, sentinel, windows, monitor):
         agent.register(pipe)

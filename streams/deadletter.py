@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import faust
-
 from streams.metrics import DEADLETTER_PUBLISHED, EVENTS_INVALID
+from streams.outbox import Outbox
 from vigil.core.contracts import InvalidEvent, dead_letter, encode
 
 
 class DeadLetterSink:
-    def __init__(self, topic: faust.TopicT) -> None:
+    def __init__(self, topic: str) -> None:
         self.topic = topic
 
-    async def reject(self, source: str, message: Any, raw: bytes, error: InvalidEvent) -> None:
+    def reject(self, source: str, message: Any, raw: bytes, error: InvalidEvent, outbox: Outbox) -> None:
         record = dead_letter(
             raw if isinstance(raw, bytes) else bytes(raw or b""),
             error,
@@ -23,5 +22,5 @@ class DeadLetterSink:
             message.offset,
         )
         EVENTS_INVALID.labels(source, error.reason).inc()
-        await self.topic.send(key=message.topic.encode(), value=encode(record))
+        outbox.add(self.topic, message.topic.encode(), encode(record))
         DEADLETTER_PUBLISHED.labels(source).inc()

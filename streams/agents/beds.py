@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, EVENTS_LATE
+from streams.outbox import Outbox
 from vigil.capacity import beds
 from vigil.core.contracts import BedSnapshot, Source
 
@@ -16,8 +17,8 @@ def register(pipe: Pipeline) -> None:
     source_spec = pipe.topics.beds
     ward_table = pipe.tables["wards"] = pipe.table("wards")
 
-    async def handle(raw: bytes, msg: Any) -> None:
-        snapshot = await pipe.decode_or_reject(Source.BEDS, raw, msg)
+    def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
+        snapshot = pipe.decode_or_reject(Source.BEDS, raw, msg, outbox)
         if snapshot is None:
             return
         assert isinstance(snapshot, BedSnapshot)
@@ -35,4 +36,4 @@ def register(pipe: Pipeline) -> None:
 
     @pipe.app.agent(pipe.topic(source_spec), name="beds", concurrency=1)
     async def beds_agent(stream: Any) -> None:
-        await pipe.consume("beds", Source.BEDS, stream, handle)
+        await pipe.consume("beds", Source.BEDS, stream, handle, (ward_table,))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from aiokafka.partitioner import DefaultPartitioner
+
 from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, INTERVALS_IMPOSSIBLE
+from streams.outbox import Outbox
 from vigil.core.alerts import epoch
-from vigil.core.contracts import Complaint, DispatchEvent, EventType, FeverCall, Source
+from vigil.core.contracts import Complaint, DispatchEvent, EventType, FeverCall, Observation, Source
 from vigil.core.dedup import remember
 from vigil.dispatch import incidents
 from vigil.dispatch.alerts import IncidentLimits
@@ -26,21 +28,40 @@ def register(pipe: Pipeline) -> None:
     incident_table = pipe.tables["incidents"] = pipe.table("incidents")
     unit_seen_table = pipe.table("unit-status-seen")
     times_table = pipe.table("incident-times")
-    fleet_topic = pipe.topic(pipe.topics.fleet)
-    observations_topic = pipe.topic(pipe.topics.intervals)
-    fever_calls_topic = pipe.topic(pipe.topics.fever_calls)
+    fleet_topic = pipe.topics.fleet.name
+    observations_topic = pipe.topics.intervals.name
+    fever_calls_topic = pipe.topics.fever_calls.name
     assert pipe.alerts is not None
     alerts = pipe.alerts
     clock = PartitionClock()
     incident_alerts = IncidentAlerts(alerts.book("dispatch"), IncidentLimits.from_settings(pipe.settings))
+    # this batch's incident intervals, parsed once and written back once (with their partition)
+    loaded: dict[str, tuple[IncidentIntervals, int]] = {}
+    # this batch's interval observations by the partition of their window group's owner, in the order they
+    # arose: one message per owner partition and batch, and each owner sees the sequence (and so the
+    # watermarks) it would see one observation at a time
+    observed: dict[int, list[Observation]] = {}
+    partitioner = DefaultPartitioner()
+    owner_partitions = list(range(pipe.topics.intervals.partitions))
 
-    async def check_watched(partition: int | None, at: datetime) -> None:
-        for incident in incident_alerts.watched(partition):
-            record = times_table.get(incident)
-            if record is None:
+    def owner_of(obs: Observation) -> int:
+        return int(partitioner(obs.key, owner_partitions, owner_partitions))
+
+    def intervals_of(incident: str) -> IncidentIntervals | None:
+        held = loaded.get(incident)
+        if held is not None:
+            return held[0]
+        record = times_table.get(incident)
+        return None if record is None else IncidentIntervals.load(incident, record)
+
+    def check_due(partition: int | None, at: float, outbox: Outbox) -> None:
+        """Check the watched incidents whose alert could have started by event time ``at``."""
+        for incident in incident_alerts.due(partition, at):
+            state = intervals_of(incident)
+            if state is None:
                 incident_alerts.forget(incident)
                 continue
-            await alerts.publish(incident_alerts.check(IncidentIntervals.load(incident, record).times, at))
+            alerts.publish(incident_alerts.check(state.times, epoch(at)), outbox)
 
     @pipe.timer(2.0)
     async def stalled_and_offload() -> None:
@@ -51,28 +72,29 @@ def register(pipe: Pipeline) -> None:
             return
         newest = clock.newest(owned)
         if newest:
-            await check_watched(None, epoch(newest))
+            outbox = Outbox(pipe.app)
+            check_due(None, newest, outbox)
+            await outbox.flush()
 
-    async def observe_intervals(event: DispatchEvent, partition: int) -> None:
-        """Send interval observations that changed with this event to their window owners; check alerts."""
-        assert event.incident_id is not None
-        state = IncidentIntervals.load(event.incident_id, times_table.get(event.incident_id))
+    def observe_intervals(event: DispatchEvent, partition: int, outbox: Outbox) -> None:
+        """Queue interval observations that changed with this event for their window owners; check alerts."""
+        incident = event.incident_id
+        assert incident is not None
+        state = intervals_of(incident) or IncidentIntervals.load(incident, None)
+        loaded[incident] = (state, partition)
         newest = clock.advance(partition, event.event_time.timestamp())
         update = state.add(event, partition, newest)
         for interval in update.newly_impossible:
             INTERVALS_IMPOSSIBLE.labels(interval.value).inc()
         for obs in update.observations:
-            await observations_topic.send(key=obs.key, value=obs.encode())
-        # recorded before the watch-list check below reads it back: a new incident must stay watched
-        times_table.set(event.incident_id, state.to_dict(), partition)
+            observed.setdefault(owner_of(obs), []).append(obs)
         incident_alerts.track(state.times, partition)
         # this partition's event time: deterministic, and never ahead of a partition still catching up
-        at = epoch(newest)
-        await alerts.publish(incident_alerts.check(state.times, at))
-        await check_watched(partition, at)
+        alerts.publish(incident_alerts.check(state.times, epoch(newest)), outbox)
+        check_due(partition, newest, outbox)
 
-    async def handle(raw: bytes, msg: Any) -> None:
-        event = await pipe.decode_or_reject(Source.DISPATCH, raw, msg)
+    def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
+        event = pipe.decode_or_reject(Source.DISPATCH, raw, msg, outbox)
         if event is None:
             return
         assert isinstance(event, DispatchEvent)
@@ -84,25 +106,40 @@ def register(pipe: Pipeline) -> None:
         if duplicate:
             EVENTS_DUPLICATE.labels(Source.DISPATCH).inc()
             return
-        # forward before recording: a crash in between re-forwards (harmless, fleet state is
-        # last-writer-wins by event time) instead of losing the unit's status change
+        # forwarded in the same batch as the state change is recorded: a crash before the batch is
+        # acknowledged re-forwards (harmless, fleet state is last-writer-wins by event time)
         if event.unit is not None:
             # keyed by home district: all of a district's units on one partition makes level zero local
             home = pipe.city.unit_district.get(event.unit, event.district)
-            await fleet_topic.send(key=home.encode(), value=raw)
+            outbox.add(fleet_topic, home.encode(), raw)
         if event.event_type is EventType.CALL_RECEIVED and event.complaint is Complaint.FEVER_RESPIRATORY:
             # the multi-point trigger compares these with the district's fever-clinic reports
             assert event.incident_id is not None
             call = FeverCall(event.incident_id, event.district, event.event_time.timestamp())
-            await fever_calls_topic.send(key=call.key, value=call.encode())
+            outbox.add(fever_calls_topic, call.key, call.encode())
         pipe.observe(Source.DISPATCH, event.event_time.timestamp())
         if event.incident_id is not None:
-            await observe_intervals(event, msg.partition)
+            observe_intervals(event, msg.partition, outbox)
             incident_table.set(event.incident_id, state, msg.partition)
         elif event.unit is not None:
             unit_seen_table.set(event.unit, seen, msg.partition)
         EVENTS_CONSUMED.labels(Source.DISPATCH, event.event_type.value).inc()
 
+    def before_flush(outbox: Outbox) -> None:
+        for incident, (state, partition) in loaded.items():
+            times_table.set(incident, state.to_dict(), partition)
+        loaded.clear()
+        for partition, batch in observed.items():
+            outbox.add(observations_topic, batch[0].key, Observation.encode_batch(batch), partition)
+        observed.clear()
+
     @pipe.app.agent(pipe.topic(source_spec), name="dispatch", concurrency=1)
     async def dispatch(stream: Any) -> None:
-        await pipe.consume("dispatch", Source.DISPATCH, stream, handle)
+        await pipe.consume(
+            "dispatch",
+            Source.DISPATCH,
+            stream,
+            handle,
+            (incident_table, unit_seen_table, times_table),
+            before_flush,
+        )

@@ -21,6 +21,7 @@ from streams.metrics import (
     SENTINEL_ESCALATED,
     SENTINEL_OVERDUE,
 )
+from streams.outbox import Outbox
 from vigil.core.alerts import AlertBook
 from vigil.core.contracts import AlertRecord, FeverCall, SentinelReport, Source
 from vigil.surveillance import alerts as sentinel_alerts
@@ -63,12 +64,14 @@ def register(pipe: Pipeline) -> None:
     def site_days(state: DistrictState) -> dict[str, SiteDays]:
         return {s: r.days if (r := load_site(s)) else {} for s in state.sites}
 
-    async def save(district: str, state: DistrictState, partition: int, records: list[AlertRecord]) -> None:
+    def save(
+        district: str, state: DistrictState, partition: int, records: list[AlertRecord], outbox: Outbox
+    ) -> None:
         """Store the district and publish what its alerts did (the book serves the ``/alerts`` page)."""
         assert pipe.alerts is not None
         district_table.set(district, state.to_dict(), partition)
         alert_books[f"{sentinel_alerts.SOURCE}:{district}"] = state.book()
-        await pipe.alerts.publish(records)
+        pipe.alerts.publish(records, outbox)
 
     def count(outcome: Outcome, period: str) -> None:
         """A stale report is late (and a correction that lost); a duplicate is only a duplicate."""
@@ -82,8 +85,8 @@ def register(pipe: Pipeline) -> None:
         if outcome in (Outcome.STALE, Outcome.CORRECTION):
             SENTINEL_CORRECTIONS.labels(outcome.value).inc()
 
-    async def on_report(raw: bytes, msg: Any) -> None:
-        report = await pipe.decode_or_reject(Source.SENTINEL, raw, msg)
+    def on_report(raw: bytes, msg: Any, outbox: Outbox) -> None:
+        report = pipe.decode_or_reject(Source.SENTINEL, raw, msg, outbox)
         if report is None:
             return
         assert isinstance(report, SentinelReport)
@@ -98,20 +101,20 @@ def register(pipe: Pipeline) -> None:
         if outcome in (Outcome.DUPLICATE, Outcome.STALE):
             return
         site_table.set(report.site, site.to_dict(), msg.partition)
-        await save(report.district, state, msg.partition, records)
+        save(report.district, state, msg.partition, records, outbox)
 
-    async def on_fever_call(raw: bytes, msg: Any) -> None:
+    def on_fever_call(raw: bytes, msg: Any, outbox: Outbox) -> None:
         call = FeverCall.decode(raw)
         district = call.district
         state = load_district(district)
         outcome = count_call(config, state, call.incident, call.at)
         if outcome is CallOutcome.ROSE:
-            await save(district, state, msg.partition, reconcile(config, district, state, site_days(state)))
+            save(district, state, msg.partition, reconcile(config, district, state, site_days(state)), outbox)
         elif outcome is CallOutcome.COUNTED:
             district_table.set(district, state.to_dict(), msg.partition)
 
-    async def handle(raw: bytes, msg: Any) -> None:
-        await (on_fever_call if msg.topic == calls_name else on_report)(raw, msg)
+    def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
+        (on_fever_call if msg.topic == calls_name else on_report)(raw, msg, outbox)
 
     both = pipe.app.topic(
         spec.name,
@@ -125,7 +128,7 @@ def register(pipe: Pipeline) -> None:
 
     @pipe.app.agent(both, name="sentinel", concurrency=1)
     async def sentinel(stream: Any) -> None:
-        await pipe.consume("sentinel", Source.SENTINEL, stream, handle)
+        await pipe.consume("sentinel", Source.SENTINEL, stream, handle, (site_table, district_table))
 
     partitioner = DefaultPartitioner()
     all_partitions = list(range(spec.partitions))
@@ -161,7 +164,7 @@ def register(pipe: Pipeline) -> None:
         status = overdue_reports(config, records, lambda district: partition_of(district) in owned, now)
         for (site, district), days in status.overdue.items():
             SENTINEL_OVERDUE.labels(site, district).set(days)
-        await pipe.alerts.publish(completeness.reconcile_all(status.missing, status.at))
+        await pipe.alerts.publish_now(completeness.reconcile_all(status.missing, status.at))
 
     @pipe.app.page("/surveillance")
     async def surveillance_page(web: Any, request: Any) -> Any:

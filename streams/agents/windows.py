@@ -18,6 +18,7 @@ from streams.metrics import (
     WINDOW_P50,
     WINDOW_P90,
 )
+from streams.outbox import Outbox
 from vigil.core.contracts import Observation, Source
 from vigil.dispatch import window_figures
 from vigil.dispatch.window_owner import ResponseTargets, WindowOwner
@@ -38,26 +39,38 @@ def register(pipe: Pipeline) -> None:
         pipe.topics.dispatch.partitions,
     )
 
-    async def handle(raw: bytes, msg: Any) -> None:
-        obs = Observation.decode(raw)
-        placed = owner.place(obs, msg.partition, members.get(obs.member_key))
+    # this batch's windows, parsed once and written back once (with their partition)
+    loaded: dict[str, tuple[WindowStats, int]] = {}
+
+    def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
+        for obs in Observation.decode_batch(raw):
+            place(obs, msg.partition)
+
+    def place(obs: Observation, partition: int) -> None:
+        placed = owner.place(obs, partition, members.get(obs.member_key))
         if placed.duplicate:
             INTERVALS_DUPLICATE.labels(obs.scope).inc()
             return
         if placed.late:
             INTERVALS_LATE.labels(obs.scope).inc(placed.late)
         for key in placed.windows:
-            stats = WindowStats.from_dict(table.get(key))
+            held = loaded.get(key)
+            stats = held[0] if held is not None else WindowStats.from_dict(table.get(key))
             owner.apply(stats, obs)
-            table.set(key, stats.to_dict(), msg.partition)
+            loaded[key] = (stats, partition)
         if placed.member is None:
             members.delete(obs.member_key)
         else:
-            members.set(obs.member_key, placed.member, msg.partition)
+            members.set(obs.member_key, placed.member, partition)
+
+    def before_flush(outbox: Outbox) -> None:
+        for key, (stats, partition) in loaded.items():
+            table.set(key, stats.to_dict(), partition)
+        loaded.clear()
 
     @pipe.app.agent(pipe.topic(spec), name="windows", concurrency=1)
     async def windows_agent(stream: Any) -> None:
-        await pipe.consume("windows", Source.DISPATCH, stream, handle)
+        await pipe.consume("windows", Source.DISPATCH, stream, handle, (table, members), before_flush)
 
     @pipe.timer(2.0)
     async def window_gauges() -> None:
@@ -77,6 +90,7 @@ def register(pipe: Pipeline) -> None:
     async def expire_windows() -> None:
         for key in owner.expired(k for k, _ in table.items()):
             table.delete(key)
+        table.flush()
 
     @pipe.app.page("/windows")
     async def windows_page(web: Any, request: Any) -> Any:

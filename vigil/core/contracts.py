@@ -491,24 +491,40 @@ class Observation:
         return f"{self.scope}|{self.group}|{self.incident}/{self.interval}"
 
     def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "i": self.incident,
-                "n": self.interval,
-                "v": self.seconds,
-                "t": self.at,
-                "s": self.sign,
-                "scope": self.scope,
-                "g": self.group,
-                "d": self.district,
-                "p": self.partition,
-                "w": self.watermark,
-            }
-        )
+        return orjson.dumps(self._wire())
+
+    @staticmethod
+    def encode_batch(observations: list[Observation]) -> bytes:
+        """Several observations of one window group in one message (the dispatch agent sends one per group
+        and batch); order is kept."""
+        return orjson.dumps([o._wire() for o in observations])
+
+    def _wire(self) -> dict[str, Any]:
+        return {
+            "i": self.incident,
+            "n": self.interval,
+            "v": self.seconds,
+            "t": self.at,
+            "s": self.sign,
+            "scope": self.scope,
+            "g": self.group,
+            "d": self.district,
+            "p": self.partition,
+            "w": self.watermark,
+        }
 
     @classmethod
     def decode(cls, raw: bytes) -> Observation:
-        data: dict[str, Any] = orjson.loads(raw)
+        return cls._from_wire(orjson.loads(raw))
+
+    @classmethod
+    def decode_batch(cls, raw: bytes) -> list[Observation]:
+        """A message of :meth:`encode_batch` (or a single :meth:`encode`, as sent before batching)."""
+        data = orjson.loads(raw)
+        return [cls._from_wire(d) for d in data] if isinstance(data, list) else [cls._from_wire(data)]
+
+    @classmethod
+    def _from_wire(cls, data: dict[str, Any]) -> Observation:
         return cls(
             incident=data["i"],
             interval=data["n"],

@@ -83,6 +83,20 @@ def incident_conditions(
     return out
 
 
+def deadlines(t: IncidentTimes, limits: IncidentLimits) -> list[datetime]:
+    """When each condition of :func:`incident_conditions` would begin to hold if no other event came: the
+    only moments at which event time alone changes this incident's alerts."""
+    out: list[datetime] = []
+    if t.call is not None and t.notified is None and not t.cancelled:
+        stalled = limits.stalled_s
+        out.append(t.call + timedelta(seconds=stalled.get(t.priority or "", max(stalled.values()))))
+    arrived = t.unit_stage.get(EventType.AT_HOSPITAL)
+    done = t.unit_stage.get(EventType.HANDOVER) or t.unit_stage.get(EventType.CLEARED)
+    if arrived is not None and done is None:
+        out.append(arrived + timedelta(seconds=limits.offload_s))
+    return out
+
+
 def completed_episodes(t: IncidentTimes, limits: IncidentLimits) -> list[tuple[Condition, datetime]]:
     """Conditions that held for a while and are already over, as (condition, when it ended).
 
