@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from tests.vigil.dispatch.events import at, ev
 from vigil.core.alerts import AlertBook
-from vigil.core.contracts import EventType
+from vigil.core.contracts import DispatchEvent, EventType
 from vigil.dispatch.alerts import IncidentLimits
 from vigil.dispatch.incident_alerts import IncidentAlerts, waiting
 from vigil.dispatch.intervals import IncidentTimes
@@ -84,3 +84,58 @@ def test_offload_fires_after_its_limit_at_hospital() -> None:
     [fired] = alerts.check(t, at(2800))
     assert fired.alertname == "OffloadDelay" and fired.starts_at == at(2800) and fired.firing
     assert [r.fingerprint for r in alerts.book.active.values()] == [fired.fingerprint]
+
+
+def test_checking_only_due_incidents_publishes_what_checking_every_watched_incident_does() -> None:
+    """The reference is the plain rule: after each event, check every watched incident of its partition at
+    that partition's time. Checking only the incidents :meth:`IncidentAlerts.due` names must give the same
+    records after the same events (in any order among one event's records), over a seeded mix of stalled,
+    served, offloaded and cancelled incidents on two partitions."""
+    import random
+
+    from vigil.core.contracts import Priority
+
+    rng = random.Random(7)
+    events: list[tuple[float, int, DispatchEvent]] = []
+    for n in range(60):
+        incident, partition, t0 = f"INC-{n}", n % 2, rng.uniform(0, 3600)
+        priority = rng.choice([Priority.DELTA, Priority.ALPHA])
+        events.append((t0, partition, ev(EventType.CALL_RECEIVED, t0, incident=incident, priority=priority)))
+        fate = rng.choice(["stalled", "served", "offload", "cancelled"])
+        if fate == "cancelled":
+            events.append((t0 + 30, partition, ev(EventType.CANCELLED, t0 + 30, incident=incident)))
+            continue
+        notified = t0 + (rng.uniform(400, 900) if fate == "stalled" else rng.uniform(10, 50))
+        events.append((notified, partition, ev(EventType.UNIT_NOTIFIED, notified, incident=incident)))
+        if fate == "offload":
+            arrived = notified + 900
+            done = arrived + rng.uniform(600, 2400)
+            events.append((arrived, partition, ev(EventType.AT_HOSPITAL, arrived, incident=incident)))
+            events.append((done, partition, ev(EventType.HANDOVER, done, incident=incident)))
+    events.sort(key=lambda e: e[0])
+
+    def run(due_only: bool) -> list[list[tuple[str, str, str, str]]]:
+        alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+        state: dict[str, IncidentTimes] = {}
+        newest: dict[int, float] = {}
+        out = []
+        for t, partition, event in events:
+            assert event.incident_id is not None
+            times_ = state.setdefault(event.incident_id, IncidentTimes(event.incident_id))
+            times_.add(event)
+            now = newest[partition] = max(newest.get(partition, t), t)
+            alerts.track(times_, partition)
+            records = alerts.check(times_, at(now))
+            others = alerts.due(partition, at(now).timestamp()) if due_only else alerts.watched(partition)
+            for incident in others:
+                records += alerts.check(state[incident], at(now))
+            out.append(
+                sorted((r.alertname, r.labels["incident"], str(r.starts_at), str(r.ends_at)) for r in records)
+            )
+        return out
+
+    reference = run(due_only=False)
+    published = [r for records in reference for r in records]
+    assert {name for name, *_ in published} == {"StalledIncident", "OffloadDelay"}
+    assert len(published) > 40
+    assert run(due_only=True) == reference
