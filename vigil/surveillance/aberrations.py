@@ -52,7 +52,7 @@ def alarms(
     out: dict[date, list[Signal]] = {d: [] for d in dates if d >= from_day}
     for method, params in methods.items():
         start = max(0, (from_day - first).days - history_needed(method, params))
-        steps = run(method, dates[start:], counts[start:], params)
+        steps = run(method, dates[start:], counts[start:], params, max(0, (from_day - first).days - start))
         for d, c, step in zip(dates[start:], counts[start:], steps, strict=True):
             if d < from_day or not step.alarm or c is None:
                 continue

@@ -24,12 +24,15 @@ __all__ = ["Counts", "Dates", "Method", "Params", "Step", "history_needed", "run
 _EARS = (Method.EARS_C1, Method.EARS_C2, Method.EARS_C3)
 
 
-def run(method: Method, dates: Dates, counts: Counts, params: Params) -> list[Step]:
-    """Run one detector over a whole series. Raises ValueError naming a bad parameter or input."""
+def run(method: Method, dates: Dates, counts: Counts, params: Params, report_from: int = 0) -> list[Step]:
+    """Run one detector over a whole series. Raises ValueError naming a bad parameter or input.
+
+    Steps before ``report_from`` are only history for the later ones: a detector may leave them empty.
+    """
     if method in _EARS:
         return ears.detect(method, dates, counts, params)
     if method is Method.EWMA:
-        return ewma.detect(dates, counts, params)
+        return ewma.detect(dates, counts, params, report_from)
     if method is Method.CUSUM:
         return cusum.detect(dates, counts, params)[0]
     if method is Method.MOVING_PERCENTILE:

@@ -96,8 +96,12 @@ def _level(p: float) -> str:
     return "red" if p < 0.01 else "yellow" if p < 0.05 else "blue"
 
 
-def detect(dates: Dates, counts: Counts, params: Params) -> list[Step]:
-    """One :class:`Step` per input step."""
+def detect(dates: Dates, counts: Counts, params: Params, report_from: int = 0) -> list[Step]:
+    """One :class:`Step` per input step; steps before ``report_from`` are empty.
+
+    A stream runs EWMA over a warm-up tail only to carry the smoothed values to the days it reports; the
+    tail's p-values (two Student-t CDFs a step, most of the cost) are not computed for it.
+    """
     s = configure(params)
     c.check_series(dates, counts)
     ok = c.usable(dates, counts, s.exclude)
@@ -124,6 +128,14 @@ def detect(dates: Dates, counts: Counts, params: Params) -> list[Step]:
         expected, sd = c.mean_sd(values)
         sd = max(sd, s.min_sigma)
         u_alert, u_warn = _limits(dof)
+        if i < report_from:
+            for w in (W1, W2):
+                sigma = _sigma(w, sd, n, s.guard, u_warn)
+                stat = (z[w] - expected) / sigma
+                if abs(stat) > u_alert:
+                    z[w] = expected + math.copysign(u_alert * sigma, stat)
+            steps.append(Step())
+            continue
         q = t_ppf(1 - s.alpha, dof)
         best: tuple[float, float] | None = None  # (p, statistic)
         upper = math.inf

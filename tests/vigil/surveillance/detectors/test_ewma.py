@@ -95,3 +95,25 @@ def test_excluded_outbreak_does_not_raise_the_baseline() -> None:
     assert excluded.expected < plain.expected
     base = [c for c in counts[59 - 2 - 29 : 59 - 2] if c is not None and c < 40]
     assert excluded.expected == pytest.approx(sum(base) / len(base))
+
+
+def test_steps_from_report_from_equal_a_full_run_over_the_same_series() -> None:
+    """The stream asks only for its reported steps; those must be exactly a full run's, outbreak and gaps
+    included (clamping of the smoothed values happens on the history steps too)."""
+    import random
+    from datetime import date, timedelta
+
+    from vigil.surveillance.detectors import Method, Params, run
+
+    rng = random.Random(3)
+    counts: list[float | None] = [float(rng.randint(2, 12)) for _ in range(220)]
+    for i in range(150, 160):
+        counts[i] = float(rng.randint(40, 60))  # an outbreak: stat beyond u_alert, z is clamped
+    counts[170] = None
+    dates = [date(2025, 1, 1) + timedelta(days=i) for i in range(len(counts))]
+    full = run(Method.EWMA, dates, counts, Params())
+    assert any(step.alarm for step in full[150:160])
+    for report_from in (0, 1, 100, 155, 219):
+        part = run(Method.EWMA, dates, counts, Params(), report_from)
+        assert part[report_from:] == full[report_from:]
+        assert all(step.p_value is None for step in part[:report_from])
