@@ -23,6 +23,7 @@ COPY streams /src/streams
 COPY producers /src/producers
 COPY alerting /src/alerting
 COPY dashboards /src/dashboards
+COPY benchmarks /src/benchmarks
 RUN pip install "/src${VIGIL_EXTRAS:+[$VIGIL_EXTRAS]}" && rm -rf /src
 
 USER vigil

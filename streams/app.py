@@ -47,7 +47,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         web_port=settings.worker_port,
         web_in_thread=False,
         producer_acks=-1,
-        broker_max_poll_records=200,  # smaller batches: less burst into the producer buffer per poll
+        broker_max_poll_records=1000,  # a batch per poll: agents apply and write once per batch
         version=1,
     )
     # Faust's producer buffer (100 messages) stalls under bursts of changelog + repartition writes
