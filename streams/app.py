@@ -47,6 +47,11 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         web_port=settings.worker_port,
         web_in_thread=False,
         producer_acks=-1,
+        # table changelog records are a few KB (window sketches, incident intervals): Kafka's 16 KB default
+        # batch carries only a handful per request, and paced input then backs the producer buffer up
+        # (seen: "producer buffer full", commits taking 11 s); a short linger fills bigger batches
+        producer_max_batch_size=512 * 1024,
+        producer_linger=0.005,
         broker_max_poll_records=1000,  # a batch per poll: agents apply and write once per batch
         version=1,
     )

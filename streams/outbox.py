@@ -14,10 +14,10 @@ from typing import Any
 class Outbox:
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.pending: list[tuple[str, bytes | None, bytes, int | None]] = []
+        self.pending: list[tuple[str, bytes | None, bytes | None, int | None]] = []
 
-    def add(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> None:
-        """Queue a message; its partition follows from the key unless given."""
+    def add(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None) -> None:
+        """Queue a message (``value`` None: a tombstone); its partition follows from the key unless given."""
         self.pending.append((topic, key, value, partition))
 
     async def flush(self) -> None:
