@@ -15,5 +15,5 @@ setup:
 lint:
 	.venv/bin/ruff check --no-cache .
 	.venv/bin/ruff format --no-cache --check .
-	.venv/bin/mypy vigil streams producers alerting dashboards
+	.venv/bin/mypy vigil streams producers alerting dashboards benchmarks
 	.venv/bin/lint-imports --no-cache

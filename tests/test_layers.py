@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.processes import REPO
 
-PACKAGES = ("vigil", "streams", "producers", "dashboards", "alerting")
+PACKAGES = ("vigil", "streams", "producers", "dashboards", "alerting", "benchmarks")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -53,6 +53,9 @@ def test_the_tree_keeps_every_contract(copy: Path) -> None:
         ("vigil/capacity/io.py", "import aiokafka", "Domain code is pure"),
         ("vigil/core/upward.py", "import vigil.dispatch.windows", "Layers point down"),
         ("streams/agents/upward.py", "import streams.app", "Agents are wiring"),
+        ("streams/upward.py", "import benchmarks.run", "Layers point down"),
+        ("benchmarks/upward.py", "import vigil.cli.main", "Layers point down"),
+        ("benchmarks/truth.py", "import vigil.dispatch.fleet", "ground truth is independent"),
     ],
 )
 def test_an_upward_import_breaks_a_contract(copy: Path, module: str, line: str, contract: str) -> None:

@@ -19,6 +19,12 @@ from vigil.cli import main
         (["replay", "--input", "/nonexistent.ndjson"], ["--input", "no such file"]),
         (["demo", "--duration", "-1"], ["--duration", "positive number of seconds"]),
         (["kafka", "restart"], ["invalid choice: 'restart'", "start"]),
+        (["bench", "--rows", "a,x"], ["--rows", "'a,x' has no row x", "a,b,c,d,e,f,g"]),
+        (["bench", "--rows", ","], ["--rows", "names no row", "--rows a,b,c"]),
+        (["bench", "--days", "0"], ["--days", "between 0 and 366", "--days 7"]),
+        (["bench", "--days", "week"], ["--days", "'week' is not a number"]),
+        (["bench", "--kafka", "localhost"], ["--kafka", "HOST:PORT", "127.0.0.1:19092"]),
+        (["bench", "--seed", "x"], ["--seed", "invalid int value"]),
     ],
 )
 def test_bad_arguments_name_the_argument_and_the_fix(
