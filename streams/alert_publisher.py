@@ -17,6 +17,7 @@ class AlertPublisher:
         self.app = app
         self.topic = topic
         self.books: dict[str, AlertBook] = {}
+        self._changed = False
 
         @app.page("/alerts")
         async def alerts_page(web: Any, request: Any) -> Any:
@@ -34,14 +35,22 @@ class AlertPublisher:
         for record in records:
             outbox.add(self.topic, record.fingerprint.encode(), encode(record))
             ALERTS_PUBLISHED.labels(record.alertname, "firing" if record.firing else "resolved").inc()
-        if records:
-            ALERTS_FIRING.clear()
-            for r in self.active():
-                ALERTS_FIRING.labels(r.alertname, r.severity.value).inc()
+        self._changed = self._changed or bool(records)
+
+    def refresh(self) -> None:
+        """Recount the firing gauge if anything was published since the last recount: once per batch, not
+        once per publish (a sort of every active alert, which a busy night has many of)."""
+        if not self._changed:
+            return
+        self._changed = False
+        ALERTS_FIRING.clear()
+        for r in self.active():
+            ALERTS_FIRING.labels(r.alertname, r.severity.value).inc()
 
     async def publish_now(self, records: list[AlertRecord]) -> None:
         """For timers, which have no batch: send the records at once."""
         if records:
             outbox = Outbox(self.app)
             self.publish(records, outbox)
+            self.refresh()
             await outbox.flush()

@@ -253,6 +253,8 @@ class Pipeline:
                     )
             if before_flush is not None:
                 before_flush(outbox)
+            if self.alerts is not None:
+                self.alerts.refresh()
             for table in tables:
                 table.flush(outbox)
             await outbox.flush()

@@ -74,6 +74,7 @@ def register(pipe: Pipeline) -> None:
         if newest:
             outbox = Outbox(pipe.app)
             check_due(None, newest, outbox)
+            alerts.refresh()
             await outbox.flush()
 
     def observe_intervals(event: DispatchEvent, partition: int, outbox: Outbox) -> None:

@@ -53,13 +53,36 @@ def register(pipe: Pipeline) -> None:
     alert_books = pipe.alerts.books
     completeness = alert_books[f"{sentinel_alerts.SOURCE}:completeness"] = AlertBook(sentinel_alerts.SOURCE)
 
+    # this batch's sites and districts, parsed once (a report reads every site of its district) and
+    # written back once, with the partition of the message that changed them
+    sites: dict[str, SiteRecord | None] = {}
+    districts: dict[str, DistrictState] = {}
+    changed_sites: dict[str, int] = {}
+    changed_districts: dict[str, int] = {}
+
     def load_site(site: str) -> SiteRecord | None:
-        data = site_table.get(site)
-        return None if data is None else SiteRecord.from_dict(data)
+        if site not in sites:
+            data = site_table.get(site)
+            sites[site] = None if data is None else SiteRecord.from_dict(data)
+        return sites[site]
 
     def load_district(district: str) -> DistrictState:
-        data = district_table.get(district)
-        return DistrictState() if data is None else DistrictState.from_dict(data)
+        if district not in districts:
+            data = district_table.get(district)
+            districts[district] = DistrictState() if data is None else DistrictState.from_dict(data)
+        return districts[district]
+
+    def before_flush(outbox: Outbox) -> None:
+        for site, partition in changed_sites.items():
+            record = sites[site]
+            assert record is not None
+            site_table.set(site, record.to_dict(), partition)
+        for district, partition in changed_districts.items():
+            state = districts[district]
+            district_table.set(district, state.to_dict(), partition)
+            alert_books[f"{sentinel_alerts.SOURCE}:{district}"] = state.book()
+        for held in (sites, districts, changed_sites, changed_districts):
+            held.clear()
 
     def site_days(state: DistrictState) -> dict[str, SiteDays]:
         return {s: r.days if (r := load_site(s)) else {} for s in state.sites}
@@ -67,10 +90,10 @@ def register(pipe: Pipeline) -> None:
     def save(
         district: str, state: DistrictState, partition: int, records: list[AlertRecord], outbox: Outbox
     ) -> None:
-        """Store the district and publish what its alerts did (the book serves the ``/alerts`` page)."""
+        """Mark the district changed (stored, with its alert book for the ``/alerts`` page, after the batch)
+        and publish what its alerts did."""
         assert pipe.alerts is not None
-        district_table.set(district, state.to_dict(), partition)
-        alert_books[f"{sentinel_alerts.SOURCE}:{district}"] = state.book()
+        changed_districts[district] = partition
         pipe.alerts.publish(records, outbox)
 
     def count(outcome: Outcome, period: str) -> None:
@@ -100,7 +123,8 @@ def register(pipe: Pipeline) -> None:
         count(outcome, report.period)
         if outcome in (Outcome.DUPLICATE, Outcome.STALE):
             return
-        site_table.set(report.site, site.to_dict(), msg.partition)
+        sites[report.site] = site
+        changed_sites[report.site] = msg.partition
         save(report.district, state, msg.partition, records, outbox)
 
     def on_fever_call(raw: bytes, msg: Any, outbox: Outbox) -> None:
@@ -111,7 +135,7 @@ def register(pipe: Pipeline) -> None:
         if outcome is CallOutcome.ROSE:
             save(district, state, msg.partition, reconcile(config, district, state, site_days(state)), outbox)
         elif outcome is CallOutcome.COUNTED:
-            district_table.set(district, state.to_dict(), msg.partition)
+            changed_districts[district] = msg.partition
 
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
         (on_fever_call if msg.topic == calls_name else on_report)(raw, msg, outbox)
@@ -128,7 +152,9 @@ def register(pipe: Pipeline) -> None:
 
     @pipe.app.agent(both, name="sentinel", concurrency=1)
     async def sentinel(stream: Any) -> None:
-        await pipe.consume("sentinel", Source.SENTINEL, stream, handle, (site_table, district_table))
+        await pipe.consume(
+            "sentinel", Source.SENTINEL, stream, handle, (site_table, district_table), before_flush
+        )
 
     partitioner = DefaultPartitioner()
     all_partitions = list(range(spec.partitions))
