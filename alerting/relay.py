@@ -1,0 +1,97 @@
+"""The alert relay: keeps every Alertmanager informed of the alert records on ``<ns>.alerts``.
+
+It reads the topic from the start without a consumer group (so a restarted relay rebuilds what is firing),
+folds each record into a :class:`alerting.relay_book.RelayBook`, and every tick posts what is due to each
+configured Alertmanager's ``POST /api/v2/alerts`` — each instance directly, as Alertmanager HA expects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.request
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
+
+from alerting.relay_book import RelayBook, RelayTiming, payload
+from vigil.core.contracts import AlertRecord, Topics
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0
+
+
+def post_alerts(alertmanager: str, body: list[dict[str, object]], timeout: float = 5.0) -> None:
+    request = urllib.request.Request(
+        f"{alertmanager.rstrip('/')}/api/v2/alerts",
+        data=json.dumps(body, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as resp:
+        resp.read()
+
+
+class AlertRelay:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Topics,
+        alertmanagers: Sequence[str],
+        timing: RelayTiming | None = None,
+        dashboard_url: str | None = None,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topics.alerts.name
+        self.alertmanagers = list(alertmanagers)
+        self.book = RelayBook(timing or RelayTiming())
+        self.dashboard_url = dashboard_url
+        self.posted = 0
+        self.failures = 0
+        self.invalid = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=int(TICK_S * 1000))
+                now = datetime.now(UTC)
+                for records in batches.values():
+                    for message in records:
+                        self.take(message.value, now)
+                await self.post_due(now)
+        finally:
+            await consumer.stop()
+
+    def take(self, raw: bytes | None, now: datetime) -> None:
+        try:
+            record = AlertRecord.model_validate_json(raw or b"")
+        except ValidationError:
+            self.invalid += 1  # the worker writes this topic; a bad record is a bug, logged and skipped
+            log.exception("alert relay: skipping an invalid record on %s", self.topic)
+            return
+        self.book.apply(record, now)
+
+    async def post_due(self, now: datetime) -> None:
+        due = self.book.due(now)
+        if not due:
+            return
+        body = [payload(r, self.dashboard_url) for r in due]
+        for alertmanager in self.alertmanagers:
+            try:
+                await asyncio.to_thread(post_alerts, alertmanager, body)
+                self.posted += len(body)
+            except OSError as exc:  # down or restarting: the next re-post tells it again
+                self.failures += 1
+                log.warning("alert relay: %s did not take %d alerts: %s", alertmanager, len(body), exc)

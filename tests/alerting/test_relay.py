@@ -1,0 +1,96 @@
+"""The relay against a real broker and a real Alertmanager: a firing record on the alerts topic shows up in
+Alertmanager with its labels and bilingual summary; its resolution makes it inactive."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from alerting.relay import AlertRelay
+from alerting.relay_book import RelayTiming
+from tests.support.http import get_json
+from vigil.core.contracts import AlertRecord, Severity, Topics, alert_fingerprint, encode
+from vigil.platform.admin import ensure_topics
+
+
+def level_zero(district: str, starts: datetime, ends: datetime | None = None) -> AlertRecord:
+    labels = {"district": district}
+    return AlertRecord(
+        fingerprint=alert_fingerprint("LevelZeroDistrict", labels),
+        source="fleet",
+        alertname="LevelZeroDistrict",
+        severity=Severity.CRITICAL,
+        labels=labels,
+        summary_zh=f"{district} 无可用救护车",
+        summary_en=f"No ambulance available in district {district}",
+        starts_at=starts,
+        ends_at=ends,
+    )
+
+
+def publish(kafka: str, topics: Topics, records: list[AlertRecord]) -> None:
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+        await producer.start()
+        try:
+            for r in records:
+                await producer.send_and_wait(topics.alerts.name, encode(r), key=r.fingerprint.encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+@pytest.fixture
+def relay(kafka: str, alertmanager: str, namespace: str) -> Iterator[tuple[Topics, AlertRelay]]:
+    topics = Topics(namespace, 4)
+    asyncio.run(ensure_topics(kafka, [topics.alerts]))
+    relay = AlertRelay(kafka, topics, [alertmanager], RelayTiming(resend_every=timedelta(seconds=2)))
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(relay.run(stop)), daemon=True)
+    thread.start()
+    yield topics, relay
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(10)
+
+
+def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], what: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fetch()
+        if done(last):
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def test_a_firing_record_reaches_alertmanager_and_its_resolution_clears_it(
+    kafka: str, alertmanager: str, relay: tuple[Topics, AlertRelay]
+) -> None:
+    topics, _ = relay
+    district = f"relay-{topics.namespace[-6:]}"
+    starts = datetime.now(UTC) - timedelta(minutes=3)
+    query = urllib.parse.quote(f'district="{district}"')
+
+    def alerts() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = get_json(f"{alertmanager}/api/v2/alerts?filter={query}")
+        return found
+
+    publish(kafka, topics, [level_zero(district, starts)])
+    [alert] = wait_for(alerts, lambda a: len(a) == 1, "the firing alert in Alertmanager")
+    assert alert["labels"]["team"] == "dispatch" and alert["labels"]["severity"] == "critical"
+    assert alert["annotations"]["summary_zh"] == f"{district} 无可用救护车"
+    assert alert["status"]["state"] == "active"
+
+    publish(kafka, topics, [level_zero(district, starts, datetime.now(UTC) - timedelta(seconds=1))])
+    wait_for(alerts, lambda a: a == [], "the resolution to clear it from the active alerts")
