@@ -172,6 +172,19 @@ class Settings(BaseSettings):
     prometheus_port: int = Field(default=9090, ge=1024, le=65535, description="Local Prometheus (demo).")
     alertmanager_port: int = Field(default=9093, ge=1024, le=65535, description="Local Alertmanager (demo).")
 
+    # -- alert relay ---------------------------------------------------------------------------------------
+    alertmanager_urls: str | None = Field(
+        default=None,
+        description="Comma-separated Alertmanager base URLs the relay posts to, each instance directly (HA); "
+        "empty means the local one on alertmanager_port.",
+    )
+    relay_resend_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=240,
+        description="Re-post every firing alert this often, well inside Alertmanager's resolve_timeout (5m).",
+    )
+
     # -- city & simulation -------------------------------------------------------------------------------
     city_file: Path | None = Field(default=None, description="City model YAML; empty means the default city.")
     seed: int = Field(default=120, description="Seed of the city simulator.")
@@ -188,6 +201,26 @@ class Settings(BaseSettings):
                     f"'{part}' is not host:port; write e.g. VIGIL_KAFKA_BOOTSTRAP=kafka1:9092,kafka2:9092"
                 )
         return value
+
+    @field_validator("alertmanager_urls")
+    @classmethod
+    def _check_alertmanager_urls(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        for url in value.split(","):
+            if not url.strip().startswith(("http://", "https://")):
+                raise ValueError(
+                    f"{url.strip()!r} is not an http(s) URL; give base URLs such as "
+                    "http://alertmanager-1:9093,http://alertmanager-2:9093"
+                )
+        return value
+
+    @property
+    def alertmanagers(self) -> list[str]:
+        """Where the relay posts: every configured instance, or the local Alertmanager."""
+        if self.alertmanager_urls is None:
+            return [f"http://127.0.0.1:{self.alertmanager_port}"]
+        return [u.strip().rstrip("/") for u in self.alertmanager_urls.split(",")]
 
     @field_validator("stalled_after_s")
     @classmethod

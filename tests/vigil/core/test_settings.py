@@ -81,3 +81,16 @@ def test_surveillance_settings_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_settings()
     assert [m.value for m in s.surveillance_methods] == ["ears-c2", "ewma"]
     assert s.surveillance_exclude == ["2026-01-05:2026-02-20"]
+
+
+def test_the_relay_posts_to_every_alertmanager_given_or_the_local_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("VIGIL_ALERTMANAGER_URLS", raising=False)
+    monkeypatch.setenv("VIGIL_ALERTMANAGER_PORT", "19093")
+    assert load_settings().alertmanagers == ["http://127.0.0.1:19093"]
+    monkeypatch.setenv("VIGIL_ALERTMANAGER_URLS", "http://am-1:9093/, https://am-2:9093")
+    assert load_settings().alertmanagers == ["http://am-1:9093", "https://am-2:9093"]
+    monkeypatch.setenv("VIGIL_ALERTMANAGER_URLS", "http://am-1:9093,am-2:9093")
+    with pytest.raises(SettingsError, match=r"alertmanager_urls: 'am-2:9093' is not an http\(s\) URL"):
+        load_settings()
