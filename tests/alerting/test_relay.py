@@ -94,3 +94,28 @@ def test_a_firing_record_reaches_alertmanager_and_its_resolution_clears_it(
 
     publish(kafka, topics, [level_zero(district, starts, datetime.now(UTC) - timedelta(seconds=1))])
     wait_for(alerts, lambda a: a == [], "the resolution to clear it from the active alerts")
+
+
+def test_a_worker_alert_record_is_delivered_to_the_dispatch_receiver(
+    kafka: str, webhook: Any, relay: tuple[Topics, AlertRelay]
+) -> None:
+    """Topic -> relay -> the repository's Alertmanager routing -> the dispatch supervisors' webhook."""
+    from alerting.receiver import delivery_lines
+
+    topics, _ = relay
+    district = f"deliver-{topics.namespace[-6:]}"
+    publish(kafka, topics, [level_zero(district, datetime.now(UTC) - timedelta(minutes=1))])
+
+    def mine() -> list[str]:
+        return [
+            line
+            for body in webhook.notifications("/dispatch")
+            for line in delivery_lines("/dispatch", body)
+            if district in line
+        ]
+
+    [line] = wait_for(mine, lambda lines: len(lines) >= 1, "the dispatch receiver's notification")
+    assert line == (
+        f"送达/delivered to dispatch-supervisors: [firing] {district} 无可用救护车 / "
+        f"No ambulance available in district {district} (LevelZeroDistrict)"
+    )
