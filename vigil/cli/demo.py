@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from prometheus_client.parser import text_string_to_metric_families
 
 from alerting import local
+from alerting.receiver import LOCAL_PORT, PrintingReceiver
 from vigil.cli.arguments import positive_seconds, speed_or_max
 from vigil.core.city import load_city
 from vigil.core.settings import Settings
@@ -175,9 +176,20 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
             )
             children.append(prom)
             prom.start(60)
+            # the worker's alert records reach Alertmanager through the relay, and Alertmanager's
+            # notifications reach the receiver below, which prints them: the whole path, on screen
+            relay = ManagedProcess(
+                "relay",
+                [sys.executable, "-m", "vigil", "alerts", "relay"],
+                home / "relay.log",
+                env={**env, "VIGIL_ALERTMANAGER_URLS": f"http://127.0.0.1:{settings.alertmanager_port}"},
+            )
+            children.append(relay)
+            relay.start()
             print(
                 f"prometheus: http://127.0.0.1:{settings.prometheus_port}  "
-                f"alertmanager: http://127.0.0.1:{settings.alertmanager_port}",
+                f"alertmanager: http://127.0.0.1:{settings.alertmanager_port}  (alerts relayed; "
+                f"deliveries printed below)",
                 flush=True,
             )
         except (local.MissingBinary, ProcessError) as exc:
@@ -230,7 +242,17 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
             await producer
             await reporter
 
-        asyncio.run(main())
+        try:
+            receiver: contextlib.AbstractContextManager[object] = PrintingReceiver(
+                lambda line: print(f"    ✉ {line}", flush=True)
+            )
+        except OSError as exc:
+            print(
+                f"warning: no local receiver on port {LOCAL_PORT} ({exc}); deliveries not shown", flush=True
+            )
+            receiver = contextlib.nullcontext()
+        with receiver:
+            asyncio.run(main())
         print("stopping…", flush=True)
         return 0 if worker.alive() else 1
     finally:
