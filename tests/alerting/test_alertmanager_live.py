@@ -31,18 +31,18 @@ def post_alerts(alertmanager: str, *labelsets: dict[str, str], resolve: bool = F
     urllib.request.urlopen(request, timeout=5).close()
 
 
-def delivered(webhook: Webhook, path: str, drill: str) -> list[dict[str, Any]]:
-    """Alerts of this test (label drill=<id>) that reached the webhook at ``path``."""
+def delivered(webhook: Webhook, path: str, run: str) -> list[dict[str, Any]]:
+    """Alerts of this test (label test_run=<id>) that reached the webhook at ``path``."""
     return [
         alert
         for body in webhook.notifications(path)
         for alert in body["alerts"]
-        if alert["labels"].get("drill") == drill
+        if alert["labels"].get("test_run") == run
     ]
 
 
 def test_city_level_zero_inhibits_the_district_alerts(alertmanager: str, webhook: Webhook) -> None:
-    drill = uuid.uuid4().hex[:8]
+    run = uuid.uuid4().hex[:8]
     city = {"alertname": "CityLevelZero", "severity": "critical", "team": "dispatch", "scope": "city"}
     district = {
         "alertname": "NoAmbulanceAvailableInDistrict",
@@ -51,16 +51,18 @@ def test_city_level_zero_inhibits_the_district_alerts(alertmanager: str, webhook
         "district": "beiyuan",
     }
     worker = district | {"alertname": "LevelZeroDistrict", "district": "nanqiao"}  # the worker's own record
-    post_alerts(alertmanager, city | {"drill": drill}, district | {"drill": drill}, worker | {"drill": drill})
+    post_alerts(
+        alertmanager, city | {"test_run": run}, district | {"test_run": run}, worker | {"test_run": run}
+    )
     try:
-        check_inhibited(alertmanager, webhook, drill)
+        check_inhibited(alertmanager, webhook, run)
     finally:  # level zero over: it must not go on inhibiting the district alerts of other tests
-        post_alerts(alertmanager, city | {"drill": drill}, resolve=True)
+        post_alerts(alertmanager, city | {"test_run": run}, resolve=True)
 
 
-def check_inhibited(alertmanager: str, webhook: Webhook, drill: str) -> None:
+def check_inhibited(alertmanager: str, webhook: Webhook, run: str) -> None:
     def states() -> dict[str, dict[str, Any]] | None:
-        alerts = get_json(f"{alertmanager}/api/v2/alerts?filter=drill%3D%22{drill}%22")
+        alerts = get_json(f"{alertmanager}/api/v2/alerts?filter=test_run%3D%22{run}%22")
         got = {a["labels"]["alertname"]: a["status"] for a in alerts}
         return got if len(got) == 3 else None
 
@@ -70,12 +72,12 @@ def check_inhibited(alertmanager: str, webhook: Webhook, drill: str) -> None:
         assert status[name]["state"] == "suppressed", name
         assert status[name]["inhibitedBy"], name
 
-    sent = wait_for("the dispatch webhook", lambda: delivered(webhook, "/dispatch", drill))
+    sent = wait_for("the dispatch webhook", lambda: delivered(webhook, "/dispatch", run))
     assert {a["labels"]["alertname"] for a in sent} == {"CityLevelZero"}
 
 
 def test_without_level_zero_the_district_alert_pages_dispatch(alertmanager: str, webhook: Webhook) -> None:
-    drill = uuid.uuid4().hex[:8]
+    run = uuid.uuid4().hex[:8]
     post_alerts(
         alertmanager,
         {
@@ -83,33 +85,48 @@ def test_without_level_zero_the_district_alert_pages_dispatch(alertmanager: str,
             "severity": "critical",
             "team": "dispatch",
             "district": "nanqiao",
-            "drill": drill,
+            "test_run": run,
         },
     )
-    sent = wait_for("the dispatch webhook", lambda: delivered(webhook, "/dispatch", drill))
+    sent = wait_for("the dispatch webhook", lambda: delivered(webhook, "/dispatch", run))
     assert [(a["labels"]["alertname"], a["labels"]["district"]) for a in sent] == [
         ("NoAmbulanceAvailableInDistrict", "nanqiao")
     ]
 
 
 def test_each_team_gets_its_own_alerts(alertmanager: str, webhook: Webhook) -> None:
-    drill = uuid.uuid4().hex[:8]
+    run = uuid.uuid4().hex[:8]
     post_alerts(
         alertmanager,
-        {"alertname": "SentinelAberration", "severity": "warning", "team": "epidemiology", "drill": drill},
-        {"alertname": "VigilAgentCrashed", "severity": "critical", "team": "platform", "drill": drill},
-        {"alertname": "SomethingUnlabelled", "severity": "warning", "drill": drill},
+        {"alertname": "SentinelAberration", "severity": "warning", "team": "epidemiology", "test_run": run},
+        {"alertname": "VigilAgentCrashed", "severity": "critical", "team": "platform", "test_run": run},
+        {"alertname": "WardOccupancyHigh", "severity": "warning", "team": "capacity", "test_run": run},
+        {"alertname": "SomethingUnlabelled", "severity": "warning", "test_run": run},
     )
 
     def routed() -> dict[str, set[str]] | None:
         got = {
-            path: {a["labels"]["alertname"] for a in delivered(webhook, path, drill)}
-            for path in ("/dispatch", "/epidemiology", "/platform")
+            path: {a["labels"]["alertname"] for a in delivered(webhook, path, run)}
+            for path in ("/dispatch", "/epidemiology", "/platform", "/capacity")
         }
-        return got if sum(len(v) for v in got.values()) == 3 else None
+        return got if sum(len(v) for v in got.values()) == 4 else None
 
-    assert wait_for("three notifications", routed) == {
+    assert wait_for("four notifications", routed) == {
         "/dispatch": set(),
         "/epidemiology": {"SentinelAberration"},
+        "/capacity": {"WardOccupancyHigh"},
         "/platform": {"VigilAgentCrashed", "SomethingUnlabelled"},
     }
+
+
+def test_a_drill_alert_reaches_the_drill_receiver_only(alertmanager: str, webhook: Webhook) -> None:
+    """The same alert twice, one tagged as a drill: the drill receiver gets the drill one; the dispatch
+    supervisors get the live one (proof the routing ran) and never the drill one."""
+    run = uuid.uuid4().hex[:8]
+    live = {"alertname": "LevelZeroDistrict", "severity": "critical", "team": "dispatch", "test_run": run}
+    post_alerts(alertmanager, live, live | {"drill": f"night-{run}"})
+    wait_for("the live alert at dispatch", lambda: delivered(webhook, "/dispatch", run))
+    [drilled] = wait_for("the drill alert at the drill receiver", lambda: delivered(webhook, "/drill", run))
+    assert drilled["labels"]["drill"] == f"night-{run}"
+    assert all("drill" not in a["labels"] for a in delivered(webhook, "/dispatch", run))
+    assert delivered(webhook, "/epidemiology", run) == delivered(webhook, "/platform", run) == []
