@@ -55,8 +55,8 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         broker_max_poll_records=1000,  # a batch per poll: agents apply and write once per batch
         version=1,
     )
-    # Faust's producer buffer (100 messages) stalls under bursts of changelog + repartition writes
-    # (faust-streaming#173, #229); seen here as two workers going silent after "producer buffer full".
+    # Faust's producer buffer (100 messages) stalls under bursts (faust-streaming#173, #229). Our changelog
+    # and internal writes no longer pass through it (streams/outbox.py); Faust's own sends still do.
     app.producer.buffer.max_messages = 10_000
     pipe = Pipeline(
         app=app,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import faust
+from aiokafka.partitioner import DefaultPartitioner
 from faust.streams import _current_event
 
 from streams.metrics import AGENT_CRASHES, EVENT_TIME, TIMER_RUNS
@@ -34,6 +35,8 @@ BATCH_MAX = 1000
 BATCH_WITHIN_S = 0.01
 
 _DELETED = object()
+_PARTITIONER = DefaultPartitioner()
+_partition_lists: dict[int, list[int]] = {}  # per partition count: built once, not per observation
 
 
 class _Position:
@@ -191,6 +194,12 @@ class Pipeline:
             return False
         done = self.processed_offsets.get((topic, partition))
         return end is not None and (end == 0 or (done is not None and done + 1 >= end))
+
+    def partition_of(self, spec: TopicSpec, key: bytes) -> int:
+        """The partition of ``spec`` that Kafka's default partitioner (what every producer here uses) gives
+        ``key``: where a keyed message lands, so its owner can be known without sending it."""
+        partitions = _partition_lists.setdefault(spec.partitions, list(range(spec.partitions)))
+        return int(_PARTITIONER(key, partitions, partitions))
 
     def owned(self, topic: str) -> set[int]:
         return {tp.partition for tp in self.app.consumer.assignment() if tp.topic == topic}

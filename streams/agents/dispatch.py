@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aiokafka.partitioner import DefaultPartitioner
-
 from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, INTERVALS_IMPOSSIBLE
 from streams.outbox import Outbox
 from vigil.core.alerts import epoch
@@ -41,11 +39,6 @@ def register(pipe: Pipeline) -> None:
     # arose: one message per owner partition and batch, and each owner sees the sequence (and so the
     # watermarks) it would see one observation at a time
     observed: dict[int, list[Observation]] = {}
-    partitioner = DefaultPartitioner()
-    owner_partitions = list(range(pipe.topics.intervals.partitions))
-
-    def owner_of(obs: Observation) -> int:
-        return int(partitioner(obs.key, owner_partitions, owner_partitions))
 
     def intervals_of(incident: str) -> IncidentIntervals | None:
         held = loaded.get(incident)
@@ -88,7 +81,7 @@ def register(pipe: Pipeline) -> None:
         for interval in update.newly_impossible:
             INTERVALS_IMPOSSIBLE.labels(interval.value).inc()
         for obs in update.observations:
-            observed.setdefault(owner_of(obs), []).append(obs)
+            observed.setdefault(pipe.partition_of(pipe.topics.intervals, obs.key), []).append(obs)
         incident_alerts.track(state.times, partition)
         # this partition's event time: deterministic, and never ahead of a partition still catching up
         alerts.publish(incident_alerts.check(state.times, epoch(newest)), outbox)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aiokafka.partitioner import DefaultPartitioner
-
 from streams.metrics import (
     EVENTS_CONSUMED,
     EVENTS_DUPLICATE,
@@ -156,13 +154,6 @@ def register(pipe: Pipeline) -> None:
             "sentinel", Source.SENTINEL, stream, handle, (site_table, district_table), before_flush
         )
 
-    partitioner = DefaultPartitioner()
-    all_partitions = list(range(spec.partitions))
-
-    def partition_of(district: str) -> int:
-        """The sentinel partition of a district's reports (Kafka's default partitioner, as producers use)."""
-        return int(partitioner(district.encode(), all_partitions, all_partitions))
-
     def set_alarm_gauges() -> None:
         for gauge in (SENTINEL_ALARM, SENTINEL_ESCALATED):
             gauge.clear()
@@ -187,7 +178,11 @@ def register(pipe: Pipeline) -> None:
             return  # the overdue gauge keeps its last value while the partitions are being read
         SENTINEL_OVERDUE.clear()
         records = [SiteRecord.from_dict(data) for _, data in site_table.items()]
-        status = overdue_reports(config, records, lambda district: partition_of(district) in owned, now)
+
+        def mine(district: str) -> bool:
+            return pipe.partition_of(spec, district.encode()) in owned
+
+        status = overdue_reports(config, records, mine, now)
         for (site, district), days in status.overdue.items():
             SENTINEL_OVERDUE.labels(site, district).set(days)
         await pipe.alerts.publish_now(completeness.reconcile_all(status.missing, status.at))

@@ -25,9 +25,10 @@ from producers.sink import KafkaSink
 from tests.alerting.contract import METRICS, rule_groups
 from tests.conftest import free_port, launch_worker
 from tests.support.http import get_json
-from tests.support.metrics import Samples, values, wait_for_fresh_run, wait_until
+from tests.support.metrics import Samples, values, wait_until
+from tests.support.progress import settle
 from vigil.core.city import load_city
-from vigil.core.contracts import DispatchEvent, EventType, Priority, Topics
+from vigil.core.contracts import DispatchEvent, EventType, Priority, Source, Topics
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -101,6 +102,8 @@ def stack(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
             "am": f"http://127.0.0.1:{am_port}",
             "metrics": worker.metrics_url,
             "events": str(len(events)),
+            "kafka": kafka,
+            "namespace": namespace,
         }
     finally:
         prom.stop()
@@ -179,17 +182,9 @@ def test_level_zero_rule_is_evaluated_for_exactly_the_empty_district(stack: dict
     """Facts, in order: the worker applied every event and drained the fleet topic, and recomputed its fleet
     gauges after that; Prometheus scraped that fleet; the dispatch rules were evaluated after that scrape.
     Before the roster is applied every district is at zero, so an earlier look could see them all."""
-    url, sent = stack["metrics"], float(stack["events"])
-
-    def applied(s: Samples) -> bool:
-        lag = values(s, "vigil_consumer_lag_messages", "topic", "partition")
-        consumed = sum(values(s, "vigil_events_consumed_total", "source").values())
-        return consumed >= sent and bool(lag) and sum(lag.values()) == 0
-
-    done = wait_until(url, applied, 90, f"the worker to apply {sent:.0f} events")
-    done = wait_for_fresh_run(url, "consumer_lag", done)
-    assert applied(done), "lag reappeared"
-    gauges = wait_for_fresh_run(url, "table_gauges", done)
+    url, sent = stack["metrics"], int(stack["events"])
+    topics = Topics(stack["namespace"], 4)
+    (gauges,) = settle(stack["kafka"], topics, [url], {Source.DISPATCH: sent}, timers=("table_gauges",))
     assert {d: v for (d,), v in values(gauges, "vigil_ambulances_available", "district").items()} == (
         true_fleet()
     )

@@ -15,10 +15,10 @@ import pytest
 
 from producers.sink import KafkaSink
 from tests.conftest import launch_worker
+from tests.support import progress
 from tests.support.kafka import read_topics_async
-from tests.support.metrics import Samples, total, values, wait_for_fresh_run, wait_until
 from vigil.core.city import load_city
-from vigil.core.contracts import DispatchEvent, EventType, Priority, Topics
+from vigil.core.contracts import DispatchEvent, EventType, Priority, Source, Topics
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
@@ -97,22 +97,15 @@ class Harness:
         self.sent += len(events)
 
     def settle(self) -> list[dict[str, Any]]:
-        """Alert records so far, read once every event was applied, the fleet and interval topics are
-        drained (lag 0), and the event-time alert check has run again after that."""
-
-        def consumed(s: Samples) -> bool:
-            applied = sum(values(s, "vigil_events_consumed_total", "source").values())
-            return (
-                applied >= self.sent
-                and bool(values(s, "vigil_consumer_lag_messages", "topic"))
-                and (total(s, "vigil_consumer_lag_messages") == 0)
-            )
-
-        url = self.worker.metrics_url
-        done = wait_until(url, consumed, 120, f"the worker to apply {self.sent} events")
-        done = wait_for_fresh_run(url, "consumer_lag", done)
-        assert consumed(done), "lag reappeared"
-        wait_for_fresh_run(url, "stalled_and_offload", done)
+        """Alert records so far, read once the broker shows every event and all it derived applied, and the
+        event-time alert check has run again after that."""
+        progress.settle(
+            self.kafka,
+            self.topics,
+            [self.worker.metrics_url],
+            {Source.DISPATCH: self.sent},
+            timers=("stalled_and_offload",),
+        )
         values_ = asyncio.run(read_topics_async(self.kafka, [self.topics.alerts.name], idle_ms=1500))
         return [orjson.loads(v) for v in values_[self.topics.alerts.name]]
 
