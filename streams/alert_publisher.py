@@ -8,14 +8,15 @@ import faust
 
 from streams.metrics import ALERTS_FIRING, ALERTS_PUBLISHED
 from streams.outbox import Outbox
-from vigil.core.alerts import AlertBook
+from vigil.core.alerts import AlertBook, AlertPolicy
 from vigil.core.contracts import AlertRecord, encode
 
 
 class AlertPublisher:
-    def __init__(self, app: faust.App, topic: str) -> None:
+    def __init__(self, app: faust.App, topic: str, policy: AlertPolicy | None = None) -> None:
         self.app = app
         self.topic = topic
+        self.policy = policy or AlertPolicy()
         self.books: dict[str, AlertBook] = {}
         self._changed = False
 
@@ -25,7 +26,10 @@ class AlertPublisher:
             return web.json([r.model_dump(mode="json") for r in self.active()])
 
     def book(self, source: str) -> AlertBook:
-        return self.books.setdefault(source, AlertBook(source))
+        book = self.books.get(source)
+        if book is None:
+            book = self.books[source] = AlertBook(source, policy=self.policy)
+        return book
 
     def active(self) -> list[AlertRecord]:
         return sorted((r for b in self.books.values() for r in b.active.values()), key=lambda r: r.starts_at)

@@ -19,6 +19,7 @@ from streams.alert_publisher import AlertPublisher
 from streams.deadletter import DeadLetterSink
 from streams.metrics import REGISTRY
 from streams.runtime import Pipeline
+from vigil.core.alerts import AlertPolicy
 from vigil.core.city import City, load_city
 from vigil.core.contracts import Topics
 from vigil.core.settings import Settings
@@ -65,7 +66,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         topics=Topics.from_settings(settings),
     )
     pipe.deadletters = DeadLetterSink(pipe.topics.deadletter.name)
-    pipe.alerts = AlertPublisher(app, pipe.topics.alerts.name)
+    pipe.alerts = AlertPublisher(app, pipe.topics.alerts.name, AlertPolicy.from_settings(settings))
 
     for agent in (dispatch, fleet, beds, sentinel, windows, monitor):
         agent.register(pipe)

@@ -14,6 +14,7 @@ from vigil.dispatch.alerts import IncidentLimits
 from vigil.dispatch.event_clock import PartitionClock
 from vigil.dispatch.incident_alerts import IncidentAlerts
 from vigil.dispatch.incident_intervals import IncidentIntervals
+from vigil.dispatch.intervals import IncidentTimes
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
@@ -26,6 +27,9 @@ def register(pipe: Pipeline) -> None:
     incident_table = pipe.tables["incidents"] = pipe.table("incidents")
     unit_seen_table = pipe.table("unit-status-seen")
     times_table = pipe.table("incident-times")
+    # each incident's alert state (firing, pending, resolutions sent, watched): a restart or rebalance
+    # restores it, so a firing alert is neither lost nor announced again as new
+    alerts_table = pipe.table("incident-alerts")
     fleet_topic = pipe.topics.fleet.name
     observations_topic = pipe.topics.intervals.name
     fever_calls_topic = pipe.topics.fever_calls.name
@@ -33,6 +37,7 @@ def register(pipe: Pipeline) -> None:
     alerts = pipe.alerts
     clock = PartitionClock()
     incident_alerts = IncidentAlerts(alerts.book("dispatch"), IncidentLimits.from_settings(pipe.settings))
+    restored_generation = [-1]
     # this batch's incident intervals, parsed once and written back once (with their partition)
     loaded: dict[str, tuple[IncidentIntervals, int]] = {}
     # this batch's interval observations by the partition of their window group's owner, in the order they
@@ -47,14 +52,33 @@ def register(pipe: Pipeline) -> None:
         record = times_table.get(incident)
         return None if record is None else IncidentIntervals.load(incident, record)
 
+    def restore_alerts() -> None:
+        """After a (re)assignment, before the first event of the new generation is applied: the alert state
+        of the incidents on the partitions owned now."""
+        generation = pipe.app.consumer_generation_id
+        if generation == restored_generation[0]:
+            return
+        restored_generation[0] = generation
+
+        def times_of(incident: str) -> IncidentTimes | None:
+            state = intervals_of(incident)
+            return None if state is None else state.times
+
+        incident_alerts.restore(((i, e["p"], e) for i, e in alerts_table.items()), times_of)
+
+    def save_alerts() -> None:
+        for incident, (partition, entry) in incident_alerts.take_changes().items():
+            alerts_table.set(incident, {**entry, "p": partition}, partition)
+
     def check_due(partition: int | None, at: float, outbox: Outbox) -> None:
         """Check the watched incidents whose alert could have started by event time ``at``."""
         for incident in incident_alerts.due(partition, at):
             state = intervals_of(incident)
-            if state is None:
+            owner = incident_alerts.watch.get(incident)
+            if state is None or owner is None:
                 incident_alerts.forget(incident)
                 continue
-            alerts.publish(incident_alerts.check(state.times, epoch(at)), outbox)
+            alerts.publish(incident_alerts.check(state.times, epoch(at), owner), outbox)
 
     @pipe.timer(2.0)
     async def stalled_and_offload() -> None:
@@ -65,9 +89,12 @@ def register(pipe: Pipeline) -> None:
             return
         newest = clock.newest(owned)
         if newest:
+            restore_alerts()
             outbox = Outbox(pipe.app)
             check_due(None, newest, outbox)
             alerts.refresh()
+            save_alerts()
+            alerts_table.flush(outbox)
             await outbox.flush()
 
     def observe_intervals(event: DispatchEvent, partition: int, outbox: Outbox) -> None:
@@ -84,10 +111,11 @@ def register(pipe: Pipeline) -> None:
             observed.setdefault(pipe.partition_of(pipe.topics.intervals, obs.key), []).append(obs)
         incident_alerts.track(state.times, partition)
         # this partition's event time: deterministic, and never ahead of a partition still catching up
-        alerts.publish(incident_alerts.check(state.times, epoch(newest)), outbox)
+        alerts.publish(incident_alerts.check(state.times, epoch(newest), partition), outbox)
         check_due(partition, newest, outbox)
 
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
+        restore_alerts()
         event = pipe.decode_or_reject(Source.DISPATCH, raw, msg, outbox)
         if event is None:
             return
@@ -120,6 +148,7 @@ def register(pipe: Pipeline) -> None:
         EVENTS_CONSUMED.labels(Source.DISPATCH, event.event_type.value).inc()
 
     def before_flush(outbox: Outbox) -> None:
+        save_alerts()
         for incident, (state, partition) in loaded.items():
             times_table.set(incident, state.to_dict(), partition)
         loaded.clear()
@@ -134,6 +163,6 @@ def register(pipe: Pipeline) -> None:
             Source.DISPATCH,
             stream,
             handle,
-            (incident_table, unit_seen_table, times_table),
+            (incident_table, unit_seen_table, times_table, alerts_table),
             before_flush,
         )

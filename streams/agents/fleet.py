@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from streams.outbox import Outbox
+from vigil.core.alerts import epoch
 from vigil.core.contracts import DispatchEvent, Source, decode
 from vigil.dispatch import fleet
 from vigil.dispatch.alerts import level_zero_conditions
+from vigil.dispatch.event_clock import PartitionClock
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
@@ -16,27 +18,66 @@ if TYPE_CHECKING:
 def register(pipe: Pipeline) -> None:
     source_spec = pipe.topics.fleet
     unit_table = pipe.tables["units"] = pipe.table("units")
+    # each district's level-zero alert (firing or waiting out its minimum duration), restored after a restart
+    # or rebalance: a firing alert is neither lost nor announced again as new
+    alerts_table = pipe.table("district-alerts")
     home = pipe.city.unit_district
     names = {d.id: d.name_zh for d in pipe.city.districts}
     assert pipe.alerts is not None
     alerts = pipe.alerts
     book = alerts.book("fleet")
+    clock = PartitionClock()
     # units by home district, so level zero reads a district's units, not the whole fleet's; units the city
     # model does not know (a CAD import) are added as they are seen, and from the table after a rebalance
     units_of: dict[str, set[str]] = {}
     for unit, district in home.items():
         units_of.setdefault(district, set()).add(unit)
-    indexed_generation = [-1]
+    partition_of: dict[str, int] = {}  # district -> its partition on the fleet topic
+    dirty: set[str] = set()  # districts whose alert entry changed in this batch
+    restored_generation = [-1]
+
+    def restore() -> None:
+        """First event (or timer run) after a (re)assignment: index units and restore alert state."""
+        if pipe.app.consumer_generation_id == restored_generation[0]:
+            return
+        restored_generation[0] = pipe.app.consumer_generation_id
+        for unit, known in unit_table.items():
+            units_of.setdefault(known["district"], set()).add(unit)
+        stored = list(alerts_table.items())
+        partition_of.update((district, e["p"]) for district, e in stored)
+        book.restore((fp, v) for _, e in stored for fp, v in e["book"].items())
+        book.changed.clear()
+        dirty.clear()
+
+    def note_changes() -> None:
+        for fp in book.changed:
+            record, pending = book.active.get(fp), book.pending.get(fp)
+            labels = record.labels if record is not None else pending.labels if pending is not None else {}
+            if "district" in labels:
+                dirty.add(labels["district"])
+        book.changed.clear()
+
+    def save() -> None:
+        note_changes()
+        for district in dirty:
+            fps = [fp for fp, r in book.active.items() if r.labels.get("district") == district]
+            fps += [fp for fp, c in book.pending.items() if c.labels.get("district") == district]
+            partition = partition_of[district]
+            if fps:
+                alerts_table.set(
+                    district, {"book": {fp: book.entry(fp) for fp in fps}, "p": partition}, partition
+                )
+            else:
+                alerts_table.delete(district)
+        dirty.clear()
 
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
-        if pipe.app.consumer_generation_id != indexed_generation[0]:  # first event after a rebalance
-            for unit, known in unit_table.items():
-                units_of.setdefault(known["district"], set()).add(unit)
-            indexed_generation[0] = pipe.app.consumer_generation_id
+        restore()
         # already validated and de-duplicated by the dispatch agent; a decode error here is a bug and is
         # dead-lettered by Pipeline.consume
         event = decode(raw, Source.DISPATCH)
         assert isinstance(event, DispatchEvent) and event.unit is not None
+        clock.advance(msg.partition, event.event_time.timestamp())
         state, update = fleet.apply(unit_table.get(event.unit), event, home.get(event.unit))
         # an older event than the status held is normal here, not late input: the unit's events come from
         # several dispatch partitions (one per incident) and interleave on this topic; last writer wins
@@ -44,12 +85,36 @@ def register(pipe: Pipeline) -> None:
             return
         unit_table.set(event.unit, state, msg.partition)
         district = state["district"]
+        partition_of[district] = msg.partition
         units_of.setdefault(district, set()).add(event.unit)
         at = event.event_time
         states = (s for u in units_of[district] if (s := unit_table.get(u)) is not None)
         holding = level_zero_conditions(district, names.get(district, district), states, at)
         alerts.publish(book.reconcile("district", district, holding, at), outbox)
+        note_changes()
+
+    def before_flush(outbox: Outbox) -> None:
+        """A level zero that has now lasted its minimum duration fires, judged at this worker's fleet time."""
+        if book.pending:
+            alerts.publish(book.promote(epoch(clock.newest(pipe.owned(source_spec.name)))), outbox)
+        save()
 
     @pipe.app.agent(pipe.topic(source_spec), name="fleet", concurrency=1)
     async def fleet_agent(stream: Any) -> None:
-        await pipe.consume("fleet", Source.DISPATCH, stream, handle, (unit_table,))
+        await pipe.consume("fleet", Source.DISPATCH, stream, handle, (unit_table, alerts_table), before_flush)
+
+    @pipe.timer(2.0)
+    async def level_zero_due() -> None:
+        """On a quiet night no unit event may come for a while: once every owned partition is caught up,
+        event time is the newest any of them has shown."""
+        owned = pipe.owned(source_spec.name)
+        if not owned or not all(pipe.caught_up(source_spec.name, p) for p in owned):
+            return
+        restore()
+        newest = clock.newest(owned)
+        if newest and book.pending:
+            await alerts.publish_now(book.promote(epoch(newest)))
+            outbox = Outbox(pipe.app)
+            save()
+            alerts_table.flush(outbox)
+            await outbox.flush()

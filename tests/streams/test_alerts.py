@@ -109,6 +109,15 @@ class Harness:
         values_ = asyncio.run(read_topics_async(self.kafka, [self.topics.alerts.name], idle_ms=1500))
         return [orjson.loads(v) for v in values_[self.topics.alerts.name]]
 
+    def kill_and_restart(self, workdir: Path) -> None:
+        """SIGKILL, no goodbye; a new worker with a fresh state folder rebuilds its tables from Kafka."""
+        proc = self.worker.process.proc
+        assert proc is not None
+        proc.kill()
+        proc.wait()
+        self.worker = launch_worker(self.kafka, self.topics.namespace, workdir)
+        self.sent = 0  # the first life committed what it consumed: this one counts only what comes next
+
     def stop(self) -> None:
         self.worker.stop()
 
@@ -120,20 +129,30 @@ def harness(kafka: str, tmp_path: Path) -> Iterator[Harness]:
     h.stop()
 
 
-def test_alerts_fire_and_resolve_in_a_scenario_built_for_them(harness: Harness) -> None:
-    # a DELTA call nobody is sent to (threshold 60 s); another incident moves event time to 12:30
+@pytest.mark.parametrize("restart", [False, True], ids=["one-worker-life", "killed-between-phases"])
+def test_alerts_fire_and_resolve_in_a_scenario_built_for_them(
+    harness: Harness, restart: bool, tmp_path: Path
+) -> None:
+    """The same records whether or not the worker is killed (SIGKILL) between the two phases: its alert
+    state (a firing stall, a level zero still inside its minimum duration) comes back from the changelog, so
+    nothing is lost and nothing is announced twice."""
+    lz = [e.model_copy(update={"district": "beiyuan"}) for e in quick_incident("LZ-1", 20, "amb-beiyuan-1")]
+    # a DELTA call nobody is sent to (threshold 60 s); beiyuan's only on-duty ambulance goes out at 20:30
     first = [
         *roster(),
         ev(EventType.CALL_RECEIVED, 10, "STALL-1"),
         ev(EventType.CALL_RECEIVED, 12, "TICK-1"),
         ev(EventType.UNIT_NOTIFIED, 12.5, "TICK-1", "amb-chengguan-1"),
+        *lz[:2],
     ]
     harness.send(first)
     waiting = harness.settle()
     assert [(r["alertname"], r["labels"]["incident"], r.get("ends_at")) for r in waiting] == [
         ("StalledIncident", "STALL-1", None)
-    ], "a call still waiting for a unit must raise its alert while it waits"
+    ], "a call still waiting for a unit must raise its alert while it waits; level zero waits 10 min"
     assert waiting[0]["starts_at"] == "2026-11-23T00:11:00Z" and waiting[0]["severity"] == "critical"
+    if restart:
+        harness.kill_and_restart(tmp_path / "second-life")
 
     # the unit arrives 4 minutes after the call: the stalled alert resolves with its true length
     rest = [
@@ -142,10 +161,7 @@ def test_alerts_fire_and_resolve_in_a_scenario_built_for_them(harness: Harness) 
         ev(EventType.ON_SCENE, 20, "TICK-1", "amb-chengguan-1"),
         ev(EventType.CLEARED, 30, "TICK-1", "amb-chengguan-1"),
     ]
-    # beiyuan's only on-duty ambulance goes out: level zero until it clears 45 minutes later
-    rest += [
-        e.model_copy(update={"district": "beiyuan"}) for e in quick_incident("LZ-1", 20, "amb-beiyuan-1")
-    ]
+    rest += lz[2:]  # beiyuan stays at level zero until its ambulance clears at 65:00
     # an ambulance waits at hospital with no handover while event time moves on by an hour
     rest += [
         ev(EventType.CALL_RECEIVED, 30, "OFF-1"),
@@ -169,8 +185,10 @@ def test_alerts_fire_and_resolve_in_a_scenario_built_for_them(harness: Harness) 
     assert resolved["annotations"]["duration_s"] == "180" and resolved["severity"] == "critical"
     assert "未派车" in resolved["summary_zh"] and "no unit notified" in resolved["summary_en"]
 
+    # the default policy: a district's level zero pages as a warning once it has lasted 10 minutes
     zero = [r for r in of("LevelZeroDistrict") if r["labels"]["district"] == "beiyuan"]
     assert [r.get("ends_at") is None for r in zero] == [True, False]
+    assert zero[0]["starts_at"] == "2026-11-23T00:20:30Z" and zero[0]["severity"] == "warning"
     assert zero[1]["annotations"]["duration_s"] == str(45 * 60 - 30)  # notified 20:30 -> cleared 65:00
     assert {r["labels"]["district"] for r in of("LevelZeroDistrict")} == {"beiyuan"}
 

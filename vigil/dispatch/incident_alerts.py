@@ -7,12 +7,16 @@ that waited too long, then got a unit); each episode is published once.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from vigil.core.alerts import AlertBook
 from vigil.core.contracts import AlertRecord, EventType
 from vigil.dispatch.alerts import IncidentLimits, completed_episodes, deadlines, incident_conditions
 from vigil.dispatch.intervals import IncidentTimes
+
+TimesOf = Callable[[str], IncidentTimes | None]
 
 
 def waiting(times: IncidentTimes) -> bool:
@@ -37,16 +41,21 @@ class IncidentAlerts:
         self.book = book
         self.limits = limits
         self.watch: dict[str, int] = {}
-        self.episodes_sent: set[str] = set()
+        self.episodes_sent: dict[str, set[str]] = {}  # incident -> fingerprints of its published resolutions
         self._heaps: dict[int, list[tuple[float, str]]] = {}  # partition -> (deadline, incident)
         self._pending: dict[str, set[float]] = {}  # incident -> its deadlines not yet due
+        self.changed: dict[str, int] = {}  # incident -> partition, whose stored entry must be rewritten
 
     def track(self, times: IncidentTimes, partition: int) -> None:
         """Keep the incident on the watch list while it is waiting, drop it once it is not."""
         incident = times.incident_id
         if not waiting(times):
+            if incident in self.watch:
+                self.changed[incident] = partition
             self.forget(incident)
             return
+        if incident not in self.watch:
+            self.changed[incident] = partition
         self.watch[incident] = partition
         due = {d.timestamp() for d in deadlines(times, self.limits)}
         known = self._pending.get(incident, set())
@@ -77,15 +86,67 @@ class IncidentAlerts:
         self.watch.pop(incident_id, None)
         self._pending.pop(incident_id, None)
 
-    def check(self, times: IncidentTimes, at: datetime) -> list[AlertRecord]:
-        """Records to publish for this incident at event time ``at``."""
+    def check(self, times: IncidentTimes, at: datetime, partition: int) -> list[AlertRecord]:
+        """Records to publish for this incident (on source ``partition``) at event time ``at``."""
+        incident = times.incident_id
         holding = incident_conditions(times, at, self.limits)
-        records = self.book.reconcile("incident", times.incident_id, holding, at)
+        pending_before = self._pending_of(incident)
+        records = self.book.reconcile("incident", incident, holding, at)
         resolved = {r.fingerprint for r in records if not r.firing}
+        sent = self.episodes_sent.get(incident, set())
         for c, ended in completed_episodes(times, self.limits):
-            if c.fingerprint not in resolved and c.fingerprint not in self.episodes_sent:
+            if c.fingerprint not in resolved and c.fingerprint not in sent:
                 record = self.book.episode(c, ended)
                 if record is not None:
                     records.append(record)
-        self.episodes_sent.update(r.fingerprint for r in records if not r.firing)
+        if records:
+            self.episodes_sent.setdefault(incident, set()).update(
+                r.fingerprint for r in records if not r.firing
+            )
+        if records or self._pending_of(incident) != pending_before:
+            self.changed[incident] = partition
         return records
+
+    def _pending_of(self, incident: str) -> set[str]:
+        return {fp for fp, c in self.book.pending.items() if c.labels.get("incident") == incident}
+
+    # -- persistence: the entry of one incident, so a restart neither loses its alerts nor repeats them --
+
+    def entry(self, incident: str) -> dict[str, object]:
+        """What to store for an incident: its alert book entries, the resolutions already published, and
+        whether it is watched (time alone can still raise its alerts)."""
+        book = self.book
+        fps = [fp for fp, r in book.active.items() if r.labels.get("incident") == incident]
+        fps += sorted(self._pending_of(incident))
+        return {
+            "book": {fp: book.entry(fp) for fp in fps},
+            "resolved": sorted(self.episodes_sent.get(incident, ())),
+            "watch": incident in self.watch,
+        }
+
+    def take_changes(self) -> dict[str, tuple[int, dict[str, object]]]:
+        """Incidents whose entry changed since the last call: incident -> (partition, entry)."""
+        changed, self.changed = self.changed, {}
+        self.book.changed.clear()  # this book is stored per incident, by entry()
+        return {incident: (p, self.entry(incident)) for incident, p in changed.items()}
+
+    def restore(self, entries: Iterable[tuple[str, int, dict[str, Any]]], times_of: TimesOf) -> None:
+        """Rebuild from stored entries (incident, partition, entry) of the partitions owned now; ``times_of``
+        reads a watched incident's times, to schedule its next checks."""
+        self.watch.clear()
+        self.episodes_sent.clear()
+        self._heaps.clear()
+        self._pending.clear()
+        self.changed.clear()
+        book_entries: list[tuple[str, dict[str, object]]] = []
+        for incident, partition, e in entries:
+            book_entries += [(fp, v) for fp, v in e.get("book", {}).items() if v is not None]
+            if e.get("resolved"):
+                self.episodes_sent[incident] = set(e["resolved"])
+            if e.get("watch"):
+                times = times_of(incident)
+                if times is not None:
+                    self.track(times, partition)
+        self.book.restore(book_entries)
+        self.book.changed.clear()
+        self.changed.clear()
