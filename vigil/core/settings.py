@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,7 +20,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from vigil.core.contracts import GIB, UNLIMITED, Method, Priority, app_id
+from vigil.core.alerts import POLICY_ALERTS
+from vigil.core.contracts import GIB, UNLIMITED, Method, Priority, Severity, app_id
 from vigil.core.errors import VigilError, describe
 
 SETTINGS_FILE_ENV = "VIGIL_SETTINGS_FILE"
@@ -31,6 +32,22 @@ STALLED_AFTER_DEFAULT_S = {
     Priority.BRAVO: 180.0,
     Priority.ALPHA: 300.0,
     Priority.OMEGA: 600.0,
+}
+
+
+class AlertRuleSetting(BaseModel):
+    """One alert's policy: see ``Settings.alert_policy``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    severity: Severity | None = None
+    min_duration_s: float = Field(default=0, ge=0)
+
+
+# A district at level zero for a few minutes is everyday work in a rural township with one or two ambulances
+# (the next district covers); ten minutes of it is worth a supervisor's look, not a wake-up call. City-wide
+# level zero stays critical at once (the CityLevelZero rule).
+ALERT_POLICY_DEFAULT = {
+    "LevelZeroDistrict": AlertRuleSetting(severity=Severity.WARNING, min_duration_s=600),
 }
 
 
@@ -110,6 +127,21 @@ class Settings(BaseSettings):
     )
     response_target_urban_s: float = Field(default=660, gt=0, description="Urban response target (11 min).")
     response_target_rural_s: float = Field(default=900, gt=0, description="Rural response target (15 min).")
+    compliance_window_s: int = Field(
+        default=3600,
+        ge=900,
+        le=86400,
+        multiple_of=900,
+        description="Rolling event-time window over which a district's response mean and p90 are judged "
+        "against its target (ResponseTargetBreached): whole 15-min windows, the current one and those "
+        "before.",
+    )
+    compliance_min_calls: int = Field(
+        default=5,
+        ge=1,
+        description="Fewest responses in the rolling window before a district can be judged: the p90 of "
+        "fewer calls is one call's time.",
+    )
 
     stalled_after_s: dict[Priority, float] = Field(
         default_factory=lambda: dict(STALLED_AFTER_DEFAULT_S),
@@ -118,6 +150,13 @@ class Settings(BaseSettings):
         "ALPHA 300, OMEGA 600).",
     )
     offload_limit_s: float = Field(default=1800, gt=0, description="Hospital offload alert limit (30 min).")
+    alert_policy: dict[str, AlertRuleSetting] = Field(
+        default_factory=lambda: dict(ALERT_POLICY_DEFAULT),
+        description="Per dispatch alert (StalledIncident, OffloadDelay, LevelZeroDistrict): severity "
+        "(info|warning|critical; unset: as judged, e.g. critical for an ECHO/DELTA call) and min_duration_s, "
+        "the event time a condition must hold before it pages. YAML map or JSON; alerts left out keep their "
+        "default (LevelZeroDistrict: warning after 600 s; see the README's alert policy).",
+    )
 
     # -- fever-clinic surveillance ---------------------------------------------------------------------
     surveillance_methods: list[Method] = Field(
@@ -185,6 +224,19 @@ class Settings(BaseSettings):
         description="Re-post every firing alert this often, well inside Alertmanager's resolve_timeout (5m).",
     )
 
+    # -- notification gateway ------------------------------------------------------------------------------
+    gateway_targets_file: Path | None = Field(
+        default=None,
+        description="YAML naming the chat robots (DingTalk, WeCom, Feishu) of each webhook path, see "
+        "alerting/gateway.example.yml; empty: no robots, every notification is only printed.",
+    )
+    gateway_host: str = Field(
+        default="127.0.0.1", description="Address the gateway binds (0.0.0.0 in a container)."
+    )
+    gateway_port: int = Field(
+        default=5001, ge=1024, le=65535, description="Gateway port; alerting/alertmanager.yml sends here."
+    )
+
     # -- city & simulation -------------------------------------------------------------------------------
     city_file: Path | None = Field(default=None, description="City model YAML; empty means the default city.")
     seed: int = Field(default=120, description="Seed of the city simulator.")
@@ -201,6 +253,11 @@ class Settings(BaseSettings):
                     f"'{part}' is not host:port; write e.g. VIGIL_KAFKA_BOOTSTRAP=kafka1:9092,kafka2:9092"
                 )
         return value
+
+    @field_validator("gateway_targets_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("alertmanager_urls")
     @classmethod
@@ -229,6 +286,16 @@ class Settings(BaseSettings):
             if seconds <= 0:
                 raise ValueError(f"{priority.value}: {seconds:g} s is not a positive number of seconds")
         return {**STALLED_AFTER_DEFAULT_S, **value}
+
+    @field_validator("alert_policy")
+    @classmethod
+    def _complete_policy(cls, value: dict[str, AlertRuleSetting]) -> dict[str, AlertRuleSetting]:
+        for name in value:
+            if name not in POLICY_ALERTS:
+                raise ValueError(
+                    f"{name!r} is not an alert a policy can shape; use one of {', '.join(POLICY_ALERTS)}"
+                )
+        return {**ALERT_POLICY_DEFAULT, **value}
 
     @field_validator("surveillance_exclude")
     @classmethod

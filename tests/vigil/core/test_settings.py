@@ -94,3 +94,17 @@ def test_the_relay_posts_to_every_alertmanager_given_or_the_local_one(
     monkeypatch.setenv("VIGIL_ALERTMANAGER_URLS", "http://am-1:9093,am-2:9093")
     with pytest.raises(SettingsError, match=r"alertmanager_urls: 'am-2:9093' is not an http\(s\) URL"):
         load_settings()
+
+
+def test_the_gateway_defaults_to_loopback_5001_without_robots(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("VIGIL_GATEWAY_TARGETS_FILE", "VIGIL_GATEWAY_HOST", "VIGIL_GATEWAY_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    s = load_settings()
+    assert (s.gateway_host, s.gateway_port, s.gateway_targets_file) == ("127.0.0.1", 5001, None)
+    monkeypatch.setenv("VIGIL_GATEWAY_TARGETS_FILE", "")  # docker compose's ${VAR:-} when unset
+    assert load_settings().gateway_targets_file is None
+    monkeypatch.setenv("VIGIL_GATEWAY_TARGETS_FILE", "/etc/vigil/gateway.yml")
+    assert load_settings().gateway_targets_file == Path("/etc/vigil/gateway.yml")
+    monkeypatch.setenv("VIGIL_GATEWAY_PORT", "80")
+    with pytest.raises(SettingsError, match="gateway_port"):
+        load_settings()
