@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.models.dashboard import DynamicConfigValue
 
 from dashboards.names import with_names
 from dashboards.panels import bars, base, big_number, matrix, row, trend
@@ -12,6 +13,44 @@ UID = "vigil-emergency"
 RESPONSE_SERIES = 'vigil_interval_window_{stat}{{interval="response", window="{window}", scope="{scope}"}}'
 RESPONSE = "max(" + RESPONSE_SERIES + ")"
 TITLE = "急救子驾驶舱 / Emergency Cockpit"
+RESPONSE_STEPS = ((None, "green"), (660, "orange"), (900, "red"))  # the urban and the rural target
+RESPONSES = "反应次数 / responses"
+
+
+def per_stat(series: dict[str, str], by: str, label: str | None = None) -> str:
+    """One series per ``by`` value and statistic (label ``stat``: the table's columns); ``series`` maps a
+    column name to a selector. ``label`` copies ``by`` to a label of that name (the window gauges' ``group``
+    is a district or a priority)."""
+    parts = []
+    for stat, selector in series.items():
+        expr = f"max by ({by}) ({selector})"
+        if label is not None:
+            expr = f'label_replace({expr}, "{label}", "$1", "{by}", "(.+)")'
+        parts.append(f'label_replace({expr}, "stat", "{stat}", "", "")')
+    return " or ".join(parts)
+
+
+def window_stats(scope: str) -> str:
+    """The 1 h response window's p50 and p90 of every group of ``scope`` (district or priority)."""
+    stats = {"P50": "p50_seconds", "P90": "p90_seconds"}
+    selectors = {k: RESPONSE_SERIES.format(stat=v, scope=scope, window="1h") for k, v in stats.items()}
+    return per_stat(selectors, "group", scope)
+
+
+# the rolling window's figures and the district's target (the ResponseTargetBreached alert's inputs)
+ROLLING = per_stat(
+    {
+        "P90": "vigil_response_rolling_p90_seconds",
+        "平均 / mean": "vigil_response_rolling_mean_seconds",
+        "目标 / target": "vigil_response_target_seconds",
+        RESPONSES: "vigil_response_rolling_observations",
+    },
+    "district",
+)
+P90_OF_TARGET = (
+    "max by (district) (vigil_response_rolling_p90_seconds)"
+    " / on (district) max by (district) (vigil_response_target_seconds)"
+)
 
 
 def build() -> dashboard.Dashboard:
@@ -149,6 +188,101 @@ def build() -> dashboard.Dashboard:
                 unit="s",
                 width=12,
                 height=10,
+            )
+        )
+        .with_row(row("响应时间分布（1 小时窗口） / Response times by district and priority (1 h window)"))
+        .with_panel(
+            matrix(
+                "各区响应时间 P50/P90 / Response p50/p90 by district",
+                with_names(window_stats("district"), "district"),
+                rows="name_zh",
+                columns="stat",
+                unit="s",
+                width=12,
+                height=10,
+                steps=RESPONSE_STEPS,
+                description="当前 1 小时窗口，呼救到首车到达现场。"
+                "颜色按城区目标 11 分钟（橙）与农村目标 15 分钟（红）。"
+                " / Current 1 h window, call to first unit on scene. Colours at the urban target, 11 min"
+                " (orange), and the rural one, 15 min (red).",
+            )
+        )
+        .with_panel(
+            matrix(
+                "各优先级响应时间 P50/P90 / Response p50/p90 by priority",
+                window_stats("priority"),
+                rows="priority",
+                columns="stat",
+                unit="s",
+                width=12,
+                height=10,
+                steps=RESPONSE_STEPS,
+                description="当前 1 小时窗口，按 MPDS 分级（ECHO 最紧急）。"
+                " / Current 1 h window, by MPDS priority (ECHO most urgent).",
+            )
+        )
+        .with_row(row("达标情况（滚动窗口） / Compliance against target (rolling window)"))
+        .with_panel(
+            big_number(
+                "超标区数 / Districts over target",
+                "sum(max by (district) (vigil_response_target_breached)) or vector(0)",
+                width=4,
+                steps=((None, "green"), (1, "red")),
+                description="滚动窗口（默认 1 小时，按事件时间）内至少 5 次反应、"
+                "且 P90 或平均超过本区目标的区数；"
+                "每个超标区都会向调度长发出 ResponseTargetBreached 告警。"
+                " / Districts whose p90 or mean over the rolling window (1 h by default, event time) is over"
+                " their target, with at least 5 responses; each pages the dispatch supervisors"
+                " (ResponseTargetBreached).",
+            ).height(10)
+        )
+        .with_panel(
+            bars(
+                "滚动 P90 与目标之比 / Rolling p90 against target",
+                with_names(P90_OF_TARGET, "district"),
+                "{{name_zh}}",
+                unit="percentunit",
+                width=10,
+                height=10,
+                steps=((None, "green"), (0.9, "orange"), (1, "red")),
+                description="P90 占本区目标（城区 11 分钟、农村 15 分钟）的比例，100% 以上即超标。"
+                "告警还看平均值，"
+                "且要求至少 5 次反应。 / The p90 as a share of the district's target (urban 11 min, rural"
+                " 15 min): above 100% is over target. The alert also checks the mean and needs at least 5"
+                " responses.",
+            )
+        )
+        .with_panel(
+            matrix(
+                "各区滚动响应与目标 / Rolling response against target by district",
+                with_names(ROLLING, "district"),
+                rows="name_zh",
+                columns="stat",
+                unit="s",
+                width=10,
+                height=10,
+                steps=((None, "transparent"),),
+                description="告警所依据的数字：滚动窗口内的 P90、平均、本区目标和反应次数。"
+                " / What the alert judges: the rolling window's p90, mean, the district's target and the"
+                " number of responses.",
+            ).override_by_name(RESPONSES, [DynamicConfigValue(id_val="unit", value="short")])
+        )
+        .with_panel(
+            bars(
+                "各区达标率（1 小时窗口） / Within target by district (1 h window)",
+                with_names(
+                    "max by (district) (label_replace(vigil_response_target_met_ratio"
+                    '{window="1h", scope="district"}, "district", "$1", "group", "(.+)"))',
+                    "district",
+                ),
+                "{{name_zh}}",
+                unit="percentunit",
+                width=24,
+                height=8,
+                steps=((None, "red"), (0.8, "orange"), (0.9, "green")),
+                maximum=1,
+                description="当前 1 小时窗口内在本区目标时间内到达的比例。"
+                " / Share of responses in the current 1 h window within their district's target.",
             )
         )
         .with_row(row("调度数据 / Dispatch data"))

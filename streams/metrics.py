@@ -133,6 +133,38 @@ WINDOW_MET_TARGET = Gauge(
     ["window", "scope", "group"],
     registry=REGISTRY,
 )
+# Response-time compliance over the rolling window (vigil/dispatch/compliance.py), per district, from the
+# worker that owns the district's windows; `window` is the rolling window's length (1h by default).
+ROLLING_RESPONSES = Gauge(
+    "vigil_response_rolling_observations",
+    "Responses (call to first unit on scene) in the district's rolling event-time window",
+    ["district", "window"],
+    registry=REGISTRY,
+)
+ROLLING_MEAN = Gauge(
+    "vigil_response_rolling_mean_seconds",
+    "Mean response time in the district's rolling window (absent without responses)",
+    ["district", "window"],
+    registry=REGISTRY,
+)
+ROLLING_P90 = Gauge(
+    "vigil_response_rolling_p90_seconds",
+    "90th percentile response time in the district's rolling window (sketch, 0.5% bound)",
+    ["district", "window"],
+    registry=REGISTRY,
+)
+RESPONSE_TARGET = Gauge(
+    "vigil_response_target_seconds",
+    "Response-time target of the district's type (urban, rural); districts of no known type have none",
+    ["district"],
+    registry=REGISTRY,
+)
+RESPONSE_BREACHED = Gauge(
+    "vigil_response_target_breached",
+    "1 while the district's rolling p90 or mean is over its target with enough responses to judge, else 0",
+    ["district", "window"],
+    registry=REGISTRY,
+)
 ALERTS_PUBLISHED = Counter(
     "vigil_alerts_published",
     "Alert records written to the alerts topic",

@@ -12,6 +12,11 @@ from zoneinfo import ZoneInfo
 from streams.metrics import (
     INTERVALS_DUPLICATE,
     INTERVALS_LATE,
+    RESPONSE_BREACHED,
+    RESPONSE_TARGET,
+    ROLLING_MEAN,
+    ROLLING_P90,
+    ROLLING_RESPONSES,
     WINDOW_COUNT,
     WINDOW_MEAN,
     WINDOW_MET_TARGET,
@@ -21,8 +26,10 @@ from streams.metrics import (
 from streams.outbox import Outbox
 from vigil.core.contracts import Observation, Source
 from vigil.dispatch import window_figures
+from vigil.dispatch.compliance import QUARTER, CompliancePolicy, event_now
+from vigil.dispatch.intervals import Interval
 from vigil.dispatch.window_owner import ResponseTargets, WindowOwner
-from vigil.dispatch.windows import WindowStats
+from vigil.dispatch.windows import WindowStats, parse_key, window_key
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
@@ -46,6 +53,7 @@ def register(pipe: Pipeline) -> None:
         ResponseTargets.from_city(pipe.city, pipe.settings),
         pipe.topics.dispatch.partitions,
     )
+    policy = CompliancePolicy.from_settings(pipe.settings)
 
     # this batch's windows, parsed once and written back once (with their partition)
     loaded: dict[str, tuple[WindowStats, int]] = {}
@@ -88,9 +96,38 @@ def register(pipe: Pipeline) -> None:
             within=WINDOWS_WITHIN_S,
         )
 
+    def compliance_gauges(keys: list[str]) -> None:
+        """Each owned district's response figures over the rolling window, its target and the verdict: what
+        the ResponseTargetBreached rule pages on. A district's windows all live in one partition, so the
+        worker that owns one of them owns them all."""
+        for gauge in (ROLLING_RESPONSES, ROLLING_MEAN, ROLLING_P90, RESPONSE_TARGET, RESPONSE_BREACHED):
+            gauge.clear()
+        quarters = [
+            (group, start)
+            for scope, group, size, start in map(parse_key, keys)
+            if scope == "district" and size == QUARTER
+        ]
+        now = event_now(pipe.watermarks.get(Source.DISPATCH), owner.marks.values(), (s for _, s in quarters))
+        if now is None:
+            return
+        starts = policy.starts(now, owner.tz)
+        for district in sorted({group for group, _ in quarters}):
+            windows = [
+                WindowStats.from_dict(table.get(window_key("district", district, QUARTER, s))) for s in starts
+            ]
+            c = policy.judge(district, windows, owner.targets.of(Interval.RESPONSE, district))
+            ROLLING_RESPONSES.labels(district, policy.label).set(c.calls)
+            if c.calls:
+                ROLLING_MEAN.labels(district, policy.label).set(c.mean)
+                ROLLING_P90.labels(district, policy.label).set(c.p90)
+            if c.target is not None:
+                RESPONSE_TARGET.labels(district).set(c.target)
+            RESPONSE_BREACHED.labels(district, policy.label).set(int(c.breached))
+
     @pipe.timer(2.0)
     async def window_gauges() -> None:
-        current = owner.current(k for k, _ in table.items())
+        keys = [k for k, _ in table.items()]
+        current = owner.current(keys)
         for gauge in (WINDOW_COUNT, WINDOW_MEAN, WINDOW_P50, WINDOW_P90, WINDOW_MET_TARGET):
             gauge.clear()  # groups this worker no longer owns must disappear, not freeze
         for key in current:
@@ -101,6 +138,7 @@ def register(pipe: Pipeline) -> None:
                 WINDOW_P90.labels(*f.labels).set(f.p90)
                 if f.met_target_ratio is not None:
                     WINDOW_MET_TARGET.labels(f.window, f.scope, f.group).set(f.met_target_ratio)
+        compliance_gauges(keys)
 
     @pipe.timer(60.0)
     async def expire_windows() -> None:
