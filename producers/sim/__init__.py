@@ -14,11 +14,19 @@ from datetime import datetime, timedelta
 from producers.sim.beds import snapshots
 from producers.sim.dispatch import DispatchSim
 from producers.sim.sentinel import reports
-from producers.sim.surge import MassCasualty, Outbreak, Surge, SurgeCall
+from producers.sim.surge import EmergencyCrowding, MassCasualty, Outbreak, Surge, SurgeCall, WardFilling
 from vigil.core.city import City
 from vigil.core.contracts import Event
 
-__all__ = ["MassCasualty", "Outbreak", "Surge", "SurgeCall", "simulate"]
+__all__ = [
+    "EmergencyCrowding",
+    "MassCasualty",
+    "Outbreak",
+    "Surge",
+    "SurgeCall",
+    "WardFilling",
+    "simulate",
+]
 
 
 def simulate(
@@ -44,6 +52,6 @@ def simulate(
     sources: list[Iterator[Event]] = [
         DispatchSim(city, start, seed, surges).events(end),
         reports(city, start, end, seed, surges),
-        snapshots(city, start, end, seed),
+        snapshots(city, start, end, seed, surges),
     ]
     return heapq.merge(*sources, key=lambda e: e.time)

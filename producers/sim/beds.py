@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from producers.sim.ids import ident
+from producers.sim.surge import Surge
 from vigil.core.city import City
 from vigil.core.contracts import BedSnapshot, Ward
 from vigil.core.random_draws import binomial, derived_rng, poisson
@@ -66,7 +67,9 @@ class _WardWalk:
         return self.occupied
 
 
-def snapshots(city: City, start: datetime, end: datetime | None, seed: int) -> Iterator[BedSnapshot]:
+def snapshots(
+    city: City, start: datetime, end: datetime | None, seed: int, surges: Sequence[Surge] = ()
+) -> Iterator[BedSnapshot]:
     """One snapshot per ward at ``start``, then at every whole hour, until ``end`` (exclusive)."""
     tz = ZoneInfo(city.timezone)
     walks = [
@@ -84,12 +87,15 @@ def snapshots(city: City, start: datetime, end: datetime | None, seed: int) -> I
         hour = t.astimezone(tz).hour
         stamp = t.astimezone(UTC).strftime("%Y%m%dT%H%MZ")  # UTC: unique even across a DST change
         for w in walks:
+            occupied = w.step(hour)
+            for s in surges:  # the walk goes on underneath: a surge changes only what is reported
+                occupied = s.occupied(w.hospital, w.ward.value, t, occupied, w.total)
             yield BedSnapshot(
                 snapshot_id=ident(w.hospital, w.ward.value, stamp),
                 hospital=w.hospital,
                 ward=w.ward,
                 total=w.total,
-                occupied=w.step(hour),
+                occupied=occupied,
                 time=t,
             )
         t = t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)

@@ -247,6 +247,7 @@ class DispatchSim:
         near = kind is DistrictType.URBAN or hospital.district == call.district
         arrive = after(leave, rng, TRANSPORT_S["near" if near else "far"], 0.35, 120)
         handover = after(arrive, rng, OFFLOAD_S, 0.7, 60)  # offload delay has a long tail
+        handover += sum((s.offload_extra(hospital.id, arrive) for s in self.surges), timedelta(0))
         return [
             *steps,
             Step(EventType.TRANSPORT_STARTED, leave, hospital.id),

@@ -1,9 +1,10 @@
 """Injected surges for drills and detector tests: a mass-casualty incident, an outbreak at given sites.
 
-A :class:`Surge` plugs into the generators through two hooks, each neutral by default: ``extra_calls`` adds
+A :class:`Surge` plugs into the generators through hooks, each neutral by default: ``extra_calls`` adds
 emergency calls to the dispatch stream, ``fever_factor`` multiplies a sentinel site's fever visits on a
-day. Background events keep their own random streams, so a surge changes only what it touches (plus the
-fleet's knock-on effects: units busy with the surge are not free for other calls).
+day, ``offload_extra`` lengthens handovers at a hospital, ``occupied`` overrides a ward's occupancy.
+Background events keep their own random streams, so a surge changes only what it touches (plus the fleet's
+knock-on effects: units busy with the surge are not free for other calls).
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ class Surge:
     def fever_factor(self, site: str, day: date) -> float:
         """Multiplier of the fever visits at ``site`` on local ``day`` (1.0: no effect)."""
         return 1.0
+
+    def offload_extra(self, hospital: str, arrived: datetime) -> timedelta:
+        """Extra time to hand a patient over at ``hospital`` for an ambulance arriving at ``arrived``."""
+        return timedelta(0)
+
+    def occupied(self, hospital: str, ward: str, at: datetime, occupied: int, total: int) -> int:
+        """The ward's occupied beds at ``at``, given what the background walk says (``occupied``)."""
+        return occupied
 
 
 @dataclass(frozen=True)
@@ -126,3 +135,61 @@ class Outbreak(Surge):
         if k < self.decline_days:
             return 1.0 - (k + 1) / (self.decline_days + 1)
         return 0.0
+
+
+@dataclass(frozen=True)
+class EmergencyCrowding(Surge):
+    """An emergency department too full to take patients off stretchers: from ``start`` for ``duration``,
+    every handover at ``hospital`` takes ``extra`` longer (ambulances queue in the bay: offload delay)."""
+
+    hospital: str
+    start: datetime
+    duration: timedelta = timedelta(hours=3)
+    extra: timedelta = timedelta(minutes=40)
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None:
+            raise ValueError("EmergencyCrowding.start must be timezone-aware")
+        if self.duration <= timedelta(0) or self.extra < timedelta(0):
+            raise ValueError("EmergencyCrowding: duration must be positive and extra not negative")
+
+    def check(self, city: City) -> None:
+        if self.hospital not in {h.id for h in city.hospitals}:
+            raise ValueError(f"EmergencyCrowding.hospital: unknown hospital {self.hospital!r}")
+
+    def offload_extra(self, hospital: str, arrived: datetime) -> timedelta:
+        if hospital == self.hospital and self.start <= arrived < self.start + self.duration:
+            return self.extra
+        return timedelta(0)
+
+
+@dataclass(frozen=True)
+class WardFilling(Surge):
+    """A ward filling up: from ``start`` its occupancy climbs linearly to ``to_share`` of its beds over
+    ``ramp``, then stays there (a flu wave's ICU, a ward closed for cleaning elsewhere)."""
+
+    hospital: str
+    ward: str
+    start: datetime
+    ramp: timedelta = timedelta(hours=2)
+    to_share: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None:
+            raise ValueError("WardFilling.start must be timezone-aware")
+        if self.ramp <= timedelta(0) or not 0 <= self.to_share <= 1.2:
+            raise ValueError("WardFilling: ramp must be positive and to_share within 0..1.2")
+
+    def check(self, city: City) -> None:
+        hospital = next((h for h in city.hospitals if h.id == self.hospital), None)
+        if hospital is None:
+            raise ValueError(f"WardFilling.hospital: unknown hospital {self.hospital!r}")
+        if not any(w.value == self.ward and n > 0 for w, n in hospital.wards.items()):
+            raise ValueError(f"WardFilling.ward: {self.hospital} has no {self.ward!r} beds")
+
+    def occupied(self, hospital: str, ward: str, at: datetime, occupied: int, total: int) -> int:
+        if hospital != self.hospital or ward != self.ward or at < self.start:
+            return occupied
+        share = min(1.0, (at - self.start) / self.ramp)
+        target = round(total * self.to_share)
+        return max(occupied, round(occupied + (target - occupied) * share))

@@ -8,11 +8,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from producers.sim import MassCasualty, Outbreak, simulate
+from producers.sim import EmergencyCrowding, MassCasualty, Outbreak, WardFilling, simulate
 from producers.sim.sentinel import reports
 from tests.producers.simcheck import START, by_incident, calls, check_fleet
 from vigil.core.city import City
-from vigil.core.contracts import DispatchEvent, Event, SentinelReport, encode
+from vigil.core.contracts import BedSnapshot, DispatchEvent, Event, SentinelReport, encode
 
 CRASH = MassCasualty("nanqiao", START + timedelta(hours=5), timedelta(minutes=30), calls=25)
 
@@ -124,3 +124,61 @@ def test_surges_naming_unknown_places_or_bad_windows_are_refused(city: City) -> 
         MassCasualty("nanqiao", START.replace(tzinfo=None))
     with pytest.raises(ValueError, match="positive"):
         MassCasualty("nanqiao", START, timedelta(0))
+
+
+def test_emergency_crowding_lengthens_handovers_at_its_hospital_in_its_window_only(city: City) -> None:
+    crowd = EmergencyCrowding(
+        "people1", START + timedelta(hours=2), timedelta(hours=4), timedelta(minutes=40)
+    )
+    quiet = by_incident(list(simulate(city, START, timedelta(hours=8), seed=9)))
+    loud = by_incident(list(simulate(city, START, timedelta(hours=8), seed=9, surge=[crowd])))
+
+    def handover_s(events: list[DispatchEvent]) -> tuple[str | None, float, float] | None:
+        stage = {e.event_type: e for e in events}
+        if "at_hospital" not in stage or "handover" not in stage:
+            return None
+        arrived = stage["at_hospital"]
+        took = (stage["handover"].event_time - arrived.event_time).total_seconds()
+        return arrived.hospital, arrived.event_time.timestamp(), took
+
+    changed = unchanged = 0
+    for incident, events in quiet.items():
+        before, after = handover_s(events), handover_s(loud.get(incident, []))
+        if before is None or after is None or before[:2] != after[:2]:
+            continue  # knock-on: a unit busy longer serves later calls differently
+        hospital, arrived, _ = before
+        inside = (
+            hospital == "people1"
+            and crowd.start.timestamp() <= arrived < (crowd.start + crowd.duration).timestamp()
+        )
+        if inside:
+            assert after[2] == before[2] + 2400
+            changed += 1
+        else:
+            assert after[2] == before[2]
+            unchanged += 1
+    assert changed >= 3 and unchanged >= 10
+
+
+def test_ward_filling_climbs_to_its_share_and_leaves_other_wards_alone(city: City) -> None:
+    fill = WardFilling("people1", "icu", START + timedelta(hours=1), timedelta(hours=2), 0.98)
+    quiet = [e for e in simulate(city, START, timedelta(hours=6), seed=9) if isinstance(e, BedSnapshot)]
+    loud = [
+        e
+        for e in simulate(city, START, timedelta(hours=6), seed=9, surge=[fill])
+        if isinstance(e, BedSnapshot)
+    ]
+    assert len(quiet) == len(loud)
+    for q, w in zip(quiet, loud, strict=True):
+        if (w.hospital, w.ward) != ("people1", "icu") or w.time < fill.start:
+            assert w == q
+        elif w.time >= fill.start + fill.ramp:
+            assert w.occupied == max(q.occupied, round(0.98 * w.total))  # 59 of 60 beds
+        else:
+            assert q.occupied <= w.occupied <= round(0.98 * w.total)
+    with pytest.raises(ValueError, match=r"WardFilling\.ward"):
+        list(
+            simulate(
+                city, START, timedelta(hours=1), seed=9, surge=[WardFilling("beiyuan-central", "icu", START)]
+            )
+        )
