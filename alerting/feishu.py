@@ -1,7 +1,8 @@
 """Feishu (飞书) group-robot interactive cards, signed as Feishu documents for robots with "签名校验".
 
 Signature: base64(HMAC-SHA256(key=f"{timestamp_s}\\n{secret}", msg=b"")), sent in the body as ``timestamp``
-and ``sign``. A card request is limited to 30 KB; the card's text is cut to fit.
+and ``sign``. A robot with the "自定义关键词" security setting drops messages without its keyword, so the
+keyword is put in the card's title. A card request is limited to 30 KB; the card's text is cut to fit.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ def card(
     link: str | None = None,
     secret: str | None = None,
     timestamp_s: int | None = None,
+    keyword: str | None = None,
 ) -> dict[str, Any]:
+    head = title(notification)
+    if keyword and keyword not in head:
+        head = f"{keyword} {head}"
     firing = notification.get("status", "firing") == "firing"
     text = fit("\n".join(f"• {line}" for line in fact_lines(notification, tz)), CARD_TEXT_LIMIT_BYTES)
     elements: list[dict[str, Any]] = [{"tag": "div", "text": {"tag": "lark_md", "content": text}}]
@@ -45,7 +50,7 @@ def card(
         "msg_type": "interactive",
         "card": {
             "header": {
-                "title": {"tag": "plain_text", "content": title(notification)},
+                "title": {"tag": "plain_text", "content": head},
                 "template": "red" if firing else "green",
             },
             "elements": elements,

@@ -1,36 +1,52 @@
-"""The notification gateway: Alertmanager webhook notifications in, DingTalk / WeCom / Feishu group-robot
-messages out (Alertmanager has no receiver for these robots, and its maintainers take no new integrations).
+"""The notification gateway: Alertmanager's webhook notifications in; printed delivery lines and DingTalk /
+WeCom group-robot / Feishu messages out (Alertmanager has no receiver for these robots, and its maintainers
+take no new integrations).
 
-Alertmanager posts to ``/<target>``; each target names a platform, the robot's webhook URL, its secret (for
-DingTalk's and Feishu's signatures) and, for DingTalk, the keyword the robot requires. A send that fails is
-retried with exponential backoff; after the last attempt the gateway answers 502, so Alertmanager retries too.
+Alertmanager posts each receiver's notifications to ``/<path>`` (dispatch, epidemiology, capacity, platform,
+drill). Every notification is printed, so a first install and the demo see deliveries with no robot
+configured; a path may also have chat targets (``alerting/gateway_targets.py``). A send that fails is
+retried with exponential backoff; if a target still failed the gateway answers 502, so Alertmanager retries
+the notification, and the targets that already have it are skipped (no duplicate page in a group chat).
 """
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import json
 import logging
+import threading
 import time
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerting import dingtalk, feishu, wecom
+from alerting.notification_text import delivery_lines, link
 
 log = logging.getLogger(__name__)
 
 PLATFORMS = ("dingtalk", "wecom", "feishu")
+# The webhook paths of alerting/alertmanager.yml (and alertmanager.deploy.yml): one per receiver.
+PATHS = ("dispatch", "epidemiology", "capacity", "platform", "drill")
+DEFAULT_PORT = 5001
+# How long a delivery is remembered, to skip it when Alertmanager retries the same notification: longer than
+# Alertmanager's retrying of one notification (at most the route's group_interval, 5 min in our routes) and
+# shorter than the shortest repeat_interval (15 min), so a real reminder is never swallowed.
+REMEMBER_S = 600.0
 
 
 @dataclass(frozen=True)
 class Target:
+    name: str  # shown in lines and logs instead of the URL, which carries the robot's token
     platform: str  # dingtalk | wecom | feishu
-    url: str  # the robot's webhook URL (WeCom's carries its key)
-    secret: str | None = None  # DingTalk 加签 / Feishu 签名校验
-    keyword: str | None = None  # DingTalk custom keyword
+    url: str = field(repr=False)  # the robot's webhook URL (with its access token / key)
+    secret: str | None = field(default=None, repr=False)  # DingTalk 加签 / Feishu 签名校验
+    keyword: str | None = None  # DingTalk / Feishu custom keyword
 
     def __post_init__(self) -> None:
         if self.platform not in PLATFORMS:
@@ -46,54 +62,115 @@ class Retry:
 class Gateway:
     def __init__(
         self,
-        targets: dict[str, Target],
+        routes: Mapping[str, Sequence[Target]],
         tz: ZoneInfo,
         link: str | None = None,
         retry: Retry | None = None,
         clock: Callable[[], float] = time.time,
+        say: Callable[[str], None] = print,
     ) -> None:
-        self.targets = targets
+        self.routes = {path: list(targets) for path, targets in routes.items()}
         self.tz = tz
         self.link = link
         self.retry = retry or Retry()
         self.clock = clock
+        self.say = say
+        self.notifications = 0
         self.sent = 0
         self.failed = 0
+        self._lock = threading.Lock()
+        self._delivered: dict[tuple[str, str], float] = {}  # (target, payload digest) -> monotonic time
 
     def request(self, target: Target, notification: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The URL and JSON body to post for ``notification`` (signed with the time of this call)."""
         now = self.clock()
+        where = link(notification, self.link)
         if target.platform == "dingtalk":
             url = (
                 dingtalk.signed_url(target.url, target.secret, int(now * 1000))
                 if target.secret
                 else target.url
             )
-            return url, dingtalk.message(notification, self.tz, self.link, target.keyword)
+            return url, dingtalk.message(notification, self.tz, where, target.keyword)
         if target.platform == "feishu":
             ts = int(now) if target.secret else None
-            return target.url, feishu.card(notification, self.tz, self.link, target.secret, ts)
-        return target.url, wecom.message(notification, self.tz, self.link)
+            return target.url, feishu.card(notification, self.tz, where, target.secret, ts, target.keyword)
+        return target.url, wecom.message(notification, self.tz, where)
 
-    def deliver(self, name: str, notification: dict[str, Any]) -> bool:
-        target = self.targets[name]
+    def deliver(self, target: Target, notification: dict[str, Any]) -> bool:
+        """Post to one target, retrying with backoff; True once the robot took it."""
         wait = self.retry.first_wait_s
         for attempt in range(1, self.retry.attempts + 1):
             url, body = self.request(target, notification)  # re-signed: a signature is only valid for a while
             try:
                 post_json(url, body)
-                self.sent += 1
+                with self._lock:
+                    self.sent += 1
                 return True
-            except OSError as exc:
-                log.warning("gateway: %s attempt %d/%d failed: %s", name, attempt, self.retry.attempts, exc)
+            except (OSError, ValueError, http.client.HTTPException) as exc:
+                # urllib's own messages carry no URL; others (a malformed URL) may quote it: name them only
+                reason = str(exc) if isinstance(exc, OSError) else type(exc).__name__
+                log.warning(
+                    "gateway: %s (%s) attempt %d/%d failed: %s",
+                    target.name,
+                    target.platform,
+                    attempt,
+                    self.retry.attempts,
+                    reason,
+                )
                 if attempt < self.retry.attempts:
                     time.sleep(wait)
                     wait *= 2
-        self.failed += 1
+        with self._lock:
+            self.failed += 1
         return False
+
+    def handle(self, path: str, notification: dict[str, Any]) -> bool:
+        """Print the notification and deliver it to the path's targets; False if a target finally failed
+        (the caller answers 502 and Alertmanager sends it again)."""
+        with self._lock:
+            self.notifications += 1
+        for line in delivery_lines(path, notification):
+            self.say(line)
+        targets = self.routes.get(path, [])
+        digest = hashlib.sha256(json.dumps(notification, sort_keys=True).encode()).hexdigest()
+        due = [t for t in targets if not self._already(t, digest)]
+        if not due:
+            return True
+        with ThreadPoolExecutor(max_workers=len(due)) as pool:  # a slow robot must not hold up the others
+            results = list(pool.map(lambda t: self.deliver(t, notification), due))
+        for target, ok in zip(due, results, strict=True):
+            if ok:
+                with self._lock:
+                    self._delivered[(target.name, digest)] = time.monotonic()
+            self.say(
+                f"    → {target.platform} {target.name}: "
+                + ("已发送/sent" if ok else f"失败/FAILED after {self.retry.attempts} attempts")
+            )
+        return all(results)
+
+    def _already(self, target: Target, digest: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            for key, at in list(self._delivered.items()):
+                if now - at > REMEMBER_S:
+                    del self._delivered[key]
+            return (target.name, digest) in self._delivered
+
+    def status(self) -> dict[str, int]:
+        with self._lock:
+            return {"notifications": self.notifications, "sent": self.sent, "failed": self.failed}
+
+    def status_line(self) -> str:
+        s = self.status()
+        return (
+            f"gateway: {s['notifications']} notifications received, {s['sent']} chat messages sent, "
+            f"{s['failed']} failed after retries"
+        )
 
 
 def post_json(url: str, body: dict[str, Any], timeout: float = 10.0) -> None:
+    """POST ``body``; OSError if the robot did not take it. Messages never carry the URL (its token)."""
     request = urllib.request.Request(
         url,
         data=json.dumps(body, ensure_ascii=False).encode(),
@@ -102,32 +179,52 @@ def post_json(url: str, body: dict[str, Any], timeout: float = 10.0) -> None:
     )
     with urllib.request.urlopen(request, timeout=timeout) as resp:
         reply = resp.read()
-    # the robots answer 200 with an error code in the body (e.g. a wrong signature or a missing keyword)
+    # the robots answer 200 with an error code in the body (e.g. a wrong signature or a missing keyword):
+    # DingTalk and WeCom as errcode/errmsg, Feishu as code/msg
     try:
-        code = json.loads(reply or b"{}").get("errcode", json.loads(reply or b"{}").get("code", 0))
+        answer = json.loads(reply or b"{}")
     except ValueError:
-        code = 0
+        answer = {}
+    if not isinstance(answer, dict):
+        answer = {}
+    code = answer.get("errcode") or answer.get("code") or 0
     if code:
-        raise OSError(f"{url.split('?')[0]} refused the message: {reply[:200]!r}")
+        message = answer.get("errmsg") or answer.get("msg") or ""
+        raise OSError(f"the robot refused the message: code {code} {str(message)[:200]}")
 
 
 def serve(gateway: Gateway, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """An HTTP server (not started) that takes Alertmanager's webhook posts at ``/<target>``."""
+    """An HTTP server (not started) taking Alertmanager's webhook posts at ``/<path>`` for every path of
+    :data:`PATHS` and answering ``GET /healthz`` with the counts."""
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] not in ("/healthz", "/"):
+                self.send_error(404)
+                return
+            self._reply(200, json.dumps(gateway.status()).encode())
+
         def do_POST(self) -> None:
-            name = self.path.strip("/").split("?")[0]
-            if name not in gateway.targets:
-                self.send_error(404, f"no target {name!r}; configured: {', '.join(sorted(gateway.targets))}")
+            path = self.path.strip("/").split("?")[0]
+            if path not in PATHS:
+                self.send_error(404, f"no path {path!r}; the gateway serves /{', /'.join(PATHS)}")
                 return
             try:
                 notification = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
             except ValueError:
                 self.send_error(400, "not a JSON Alertmanager notification")
                 return
-            ok = gateway.deliver(name, notification)
-            self.send_response(200 if ok else 502)
+            if not isinstance(notification, dict):
+                self.send_error(400, "not an Alertmanager notification (a JSON object)")
+                return
+            ok = gateway.handle(path, notification)
+            self._reply(200 if ok else 502, b"ok\n" if ok else b"a target failed; send again\n")
+
+        def _reply(self, code: int, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

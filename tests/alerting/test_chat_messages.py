@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerting import dingtalk, feishu, wecom
-from alerting.notification_text import fit, title
+from alerting.notification_text import delivery_lines, fact_lines, fit, link, title
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -90,3 +90,45 @@ def test_fit_never_splits_a_character() -> None:
         cut = fit(text, limit, marker="…")
         assert len(cut.encode()) <= limit and cut.endswith("…") and set(cut[:-1]) <= {"北"}
     assert fit("short", 100) == "short"
+
+
+def test_facts_from_the_annotations_are_shown_and_the_text_ones_are_not() -> None:
+    note = notification()
+    note["alerts"][0]["annotations"] |= {
+        "observed": "14",
+        "expected": "3.2",
+        "description_zh": "长说明",
+        "dashboard": "http://vigil/d/x",
+    }
+    [line] = fact_lines(note, TZ)
+    assert line == (
+        "北苑镇无可用救护车 0 / No ambulance available 0 [district=d0] (expected=3.2; observed=14) "
+        "自/since 11-28 02:05"
+    )
+    no_summary = notification()
+    no_summary["alerts"][0]["annotations"] = {"summary_zh": "中文", "summary_en": "English"}
+    assert fact_lines(no_summary, TZ)[0].startswith("中文 / English [district=d0]")
+
+
+def test_the_link_is_the_dashboard_annotation_then_the_configured_one_then_the_generator_url() -> None:
+    note = notification()
+    note["alerts"][0]["generatorURL"] = "http://prometheus/graph"
+    assert link(note) == "http://prometheus/graph"
+    assert link(note, "http://vigil/alerts") == "http://vigil/alerts"
+    note["alerts"][0]["annotations"]["dashboard"] = "http://grafana/d/dispatch"
+    assert link(note, "http://vigil/alerts") == "http://grafana/d/dispatch"
+    assert link(notification()) is None
+
+
+def test_feishu_puts_the_robots_keyword_in_the_title() -> None:
+    card = feishu.card(notification(), TZ, keyword="Vigil")
+    assert (
+        card["card"]["header"]["title"]["content"] == "Vigil 【告警/FIRING】LevelZeroDistrict (critical 严重)"
+    )
+
+
+def test_delivery_lines_name_the_receiver_and_mark_drills() -> None:
+    assert delivery_lines("/drill", notification(drill="night1")) == [
+        "送达/delivered to dispatch-supervisors [drill night1]: [firing] 北苑镇无可用救护车 0 / No ambulance "
+        "available 0 (LevelZeroDistrict)"
+    ]

@@ -1,122 +1,145 @@
-"""The gateway against test servers playing DingTalk and Feishu (which check signatures by the platforms'
-documented algorithms and refuse bad ones the way the robots do) and WeCom; retries until a robot takes it."""
+"""The gateway in process against the fake platforms of chat_fakes.py, which check signatures by the
+platforms' documented algorithms, keywords and size limits, and refuse the way the robots do: what each
+platform accepts, what it refuses, retries, the 502 that makes Alertmanager send again, and no duplicate
+after it."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
+import logging
 import threading
-import urllib.parse
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from alerting.gateway import Gateway, Retry, Target, post_json, serve
+from tests.alerting.chat_fakes import ChatPlatforms, chat_platforms
 from tests.alerting.test_chat_messages import notification
-from tests.support.http import serving
+from tests.support.http import get_json
 
 SECRET = "robot-secret"
 
 
-class Robots:
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, Any]]] = []
-        self.fail_next = 0
-
-
 @pytest.fixture
-def robots() -> Iterator[tuple[str, Robots]]:
-    state = Robots()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            parts = urllib.parse.urlsplit(self.path)
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if state.fail_next:
-                state.fail_next -= 1
-                self.send_response(503)
-                self.end_headers()
-                return
-            error = check(parts.path, urllib.parse.parse_qs(parts.query), body)
-            if not error:
-                state.received.append((parts.path, body))
-            reply = json.dumps({"errcode": 310000, "errmsg": error} if error else {"errcode": 0}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    with serving(Handler) as url:
-        yield url, state
+def chat() -> Iterator[ChatPlatforms]:
+    yield from chat_platforms()
 
 
-def check(path: str, query: dict[str, list[str]], body: dict[str, Any]) -> str:
-    """What the platform would say is wrong ('' when nothing is)."""
-    if path == "/dingtalk":
-        ts = query["timestamp"][0]
-        want = base64.b64encode(
-            hmac.new(SECRET.encode(), f"{ts}\n{SECRET}".encode(), hashlib.sha256).digest()
-        )
-        if query["sign"][0] != want.decode():
-            return "sign not match"
-        if "Vigil" not in body["markdown"]["text"] + body["markdown"]["title"]:
-            return "keywords not in content"
-    if path == "/feishu":
-        string_to_sign = f"{body['timestamp']}\n{SECRET}"
-        want = base64.b64encode(hmac.new(string_to_sign.encode(), b"", hashlib.sha256).digest())
-        if body["sign"] != want.decode():
-            return "sign match fail or timestamp is not within one hour from current time"
-    return ""
-
-
-def gateway(base: str, secret: str = SECRET) -> Gateway:
+def gateway(chat: ChatPlatforms, secret: str = SECRET, keyword: str | None = "Vigil") -> Gateway:
+    targets = [
+        Target(
+            "dispatch-dingtalk", "dingtalk", chat.robot("dingtalk", "tok-d", SECRET, "Vigil"), secret, keyword
+        ),
+        Target("dispatch-feishu", "feishu", chat.robot("feishu", "hook-f", SECRET, "Vigil"), secret, keyword),
+        Target("dispatch-wecom", "wecom", chat.robot("wecom", "key-w")),
+    ]
     return Gateway(
-        {
-            "dispatch-dingtalk": Target("dingtalk", f"{base}/dingtalk?access_token=t", secret, "Vigil"),
-            "epi-feishu": Target("feishu", f"{base}/feishu", secret),
-            "epi-wecom": Target("wecom", f"{base}/wecom?key=k"),
-        },
+        {"dispatch": targets},
         ZoneInfo("Asia/Shanghai"),
+        link="http://vigil.test/alerts",
         retry=Retry(attempts=3, first_wait_s=0.01),
+        say=lambda line: None,
     )
 
 
-def test_each_platform_gets_a_message_it_accepts(robots: tuple[str, Robots]) -> None:
-    base, state = robots
-    gw = gateway(base)
+@pytest.fixture
+def served(chat: ChatPlatforms) -> Iterator[tuple[str, Gateway]]:
+    gw = gateway(chat)
     server = serve(gw, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        port = server.server_address[1]
-        for name in ("dispatch-dingtalk", "epi-feishu", "epi-wecom"):
-            post_json(f"http://127.0.0.1:{port}/{name}", notification())
+        yield f"http://127.0.0.1:{server.server_address[1]}", gw
     finally:
         server.shutdown()
         server.server_close()
-    assert [path for path, _ in state.received] == ["/dingtalk", "/feishu", "/wecom"]
-    assert state.received[0][1]["msgtype"] == "markdown" and state.received[1][1]["msg_type"] == "interactive"
+        thread.join(5)
 
 
-def test_a_wrong_signature_is_refused_and_counted_as_failed(robots: tuple[str, Robots]) -> None:
-    base, state = robots
-    gw = gateway(base, secret="not-the-robot-secret")
-    assert not gw.deliver("dispatch-dingtalk", notification())
-    assert not gw.deliver("epi-feishu", notification())
-    assert state.received == [] and gw.failed == 2
+def test_each_platform_accepts_the_message(served: tuple[str, Gateway], chat: ChatPlatforms) -> None:
+    url, _ = served
+    post_json(f"{url}/dispatch", notification())
+    assert chat.refused == []
+    assert sorted(r.robot for r in chat.received) == ["hook-f", "key-w", "tok-d"]
+    for received in chat.received:
+        assert "LevelZeroDistrict" in received.text and "http://vigil.test/alerts" in received.text
+    assert get_json(f"{url}/healthz") == {"notifications": 1, "sent": 3, "failed": 0}
 
 
-def test_a_robot_that_is_briefly_down_gets_the_message_on_a_retry(robots: tuple[str, Robots]) -> None:
-    base, state = robots
-    state.fail_next = 2
-    gw = gateway(base)
-    assert gw.deliver("epi-wecom", notification())
-    assert [path for path, _ in state.received] == ["/wecom"] and gw.sent == 1
+def test_the_size_limits_hold_for_a_huge_notification(chat: ChatPlatforms) -> None:
+    """2,000 alerts in one notification: every platform still takes it (the fakes refuse what the real
+    ones would: DingTalk over 20,000 bytes, WeCom over 4,096, Feishu over 30 KB)."""
+    assert gateway(chat).handle("dispatch", notification(2000))
+    assert chat.refused == [] and len(chat.received) == 3
+
+
+def test_a_wrong_signature_is_refused_and_counted_as_failed(chat: ChatPlatforms) -> None:
+    gw = gateway(chat, secret="not-the-robot-secret")
+    assert not gw.handle("dispatch", notification())
+    assert {robot for robot, _ in chat.refused} == {"tok-d", "hook-f"}
+    assert [r.robot for r in chat.received] == ["key-w"] and gw.failed == 2
+
+
+def test_a_message_without_the_robots_keyword_is_refused(chat: ChatPlatforms) -> None:
+    gw = gateway(chat, keyword=None)
+    assert not gw.handle("dispatch", notification())
+    assert {answer for _, answer in chat.refused} == {
+        '{"code": 19024, "msg": "Key Words Not Found"}',
+        '{"errcode": 310000, "errmsg": "keywords not in content"}',
+    }
+    assert gw.failed == 2 and [r.robot for r in chat.received] == ["key-w"]
+
+
+def test_a_robot_that_is_briefly_down_gets_the_message_on_a_retry(chat: ChatPlatforms) -> None:
+    gw = gateway(chat)
+    chat.fail_next["key-w"] = 2
+    assert gw.handle("dispatch", notification())
+    assert chat.attempts["key-w"] == 3 and [r.robot for r in chat.messages("key-w")] == ["key-w"]
+    assert gw.sent == 3 and gw.failed == 0
+
+
+def test_after_a_502_only_the_robot_that_failed_gets_it_again(
+    served: tuple[str, Gateway], chat: ChatPlatforms, caplog: pytest.LogCaptureFixture
+) -> None:
+    url, gw = served
+    chat.fail_next["key-w"] = 3  # every attempt of the first try
+    with caplog.at_level(logging.WARNING), pytest.raises(urllib.error.HTTPError) as refused:
+        post_json(f"{url}/dispatch", notification())
+    assert refused.value.code == 502
+    post_json(f"{url}/dispatch", notification())  # Alertmanager sends the same notification again
+    assert sorted(r.robot for r in chat.received) == ["hook-f", "key-w", "tok-d"]
+    assert gw.status() == {"notifications": 2, "sent": 3, "failed": 1}
+    assert "dispatch-wecom (wecom) attempt 3/3 failed" in caplog.text
+    assert "key-w" not in caplog.text and "tok-d" not in caplog.text  # names in logs, never URLs
+    post_json(f"{url}/dispatch", notification(2))  # another notification is delivered to all again
+    assert len(chat.received) == 6
+
+
+def test_unknown_paths_and_bad_bodies_are_refused(served: tuple[str, Gateway]) -> None:
+    url, gw = served
+    for path, body, code in (("/nowhere", b"{}", 404), ("/dispatch", b"not json", 400)):
+        request = urllib.request.Request(f"{url}{path}", data=body, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request, timeout=5)
+        assert answer.value.code == code
+    assert gw.notifications == 0
+
+
+def test_a_path_without_targets_is_printed_and_answered_200(chat: ChatPlatforms) -> None:
+    lines: list[str] = []
+    gw = Gateway({}, ZoneInfo("Asia/Shanghai"), say=lines.append)
+    assert gw.handle("platform", notification(2))
+    assert lines == [
+        f"送达/delivered to dispatch-supervisors: [firing] 北苑镇无可用救护车 {i} / "
+        f"No ambulance available {i} (LevelZeroDistrict)"
+        for i in range(2)
+    ]
+    assert chat.received == [] and json.loads(json.dumps(gw.status()))["notifications"] == 1
+
+
+def test_target_repr_hides_the_url_and_secret() -> None:
+    target = Target("t", "dingtalk", "https://oapi.dingtalk.com/robot/send?access_token=TOKEN", "SECRET")
+    assert "TOKEN" not in repr(target) and "SECRET" not in repr(target)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vigil.cli import alerts_relay
+from vigil.cli import alerts_console, alerts_gateway, alerts_relay
 
 
 def register(commands: Any) -> None:
@@ -12,5 +12,5 @@ def register(commands: Any) -> None:
         "alerts", help="alert delivery: relay alert records to Alertmanager, the notification gateway"
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for module in (alerts_relay,):
+    for module in (alerts_relay, alerts_gateway, alerts_console):
         module.register(actions)
