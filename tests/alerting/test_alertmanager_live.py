@@ -57,7 +57,13 @@ def test_city_level_zero_inhibits_the_district_alerts(alertmanager: str, webhook
     try:
         check_inhibited(alertmanager, webhook, run)
     finally:  # level zero over: it must not go on inhibiting the district alerts of other tests
-        post_alerts(alertmanager, city | {"test_run": run}, resolve=True)
+        post_alerts(
+            alertmanager,
+            city | {"test_run": run},
+            district | {"test_run": run},
+            worker | {"test_run": run},
+            resolve=True,
+        )
 
 
 def check_inhibited(alertmanager: str, webhook: Webhook, run: str) -> None:
@@ -74,6 +80,73 @@ def check_inhibited(alertmanager: str, webhook: Webhook, run: str) -> None:
 
     sent = wait_for("the dispatch webhook", lambda: delivered(webhook, "/dispatch", run))
     assert {a["labels"]["alertname"] for a in sent} == {"CityLevelZero"}
+
+
+def test_the_worker_level_zero_inhibits_the_gauge_rule_for_its_own_district_only(
+    alertmanager: str, webhook: Webhook
+) -> None:
+    """One page per district at level zero: the worker's (with its facts), not also the gauge rule's."""
+    run = uuid.uuid4().hex[:8]
+    rule = {"alertname": "NoAmbulanceAvailableInDistrict", "severity": "warning", "team": "dispatch"}
+    worker = {"alertname": "LevelZeroDistrict", "severity": "warning", "team": "dispatch"}
+    firing = [
+        worker | {"district": "liuji", "test_run": run},
+        rule | {"district": "liuji", "test_run": run},
+        rule | {"district": "xinhe", "test_run": run},
+    ]
+    post_alerts(alertmanager, *firing)
+    try:
+        sent = wait_for(
+            "both districts at the dispatch webhook",
+            lambda: (
+                (got := delivered(webhook, "/dispatch", run))
+                and len({a["labels"]["district"] for a in got}) == 2
+                and got
+            ),
+        )
+        assert sorted((a["labels"]["alertname"], a["labels"]["district"]) for a in sent) == [
+            ("LevelZeroDistrict", "liuji"),
+            ("NoAmbulanceAvailableInDistrict", "xinhe"),
+        ]
+        alerts = get_json(f"{alertmanager}/api/v2/alerts?filter=test_run%3D%22{run}%22")
+        suppressed = {
+            (a["labels"]["alertname"], a["labels"]["district"]) for a in alerts if a["status"]["inhibitedBy"]
+        }
+        assert suppressed == {("NoAmbulanceAvailableInDistrict", "liuji")}
+    finally:
+        post_alerts(alertmanager, *firing, resolve=True)
+
+
+def test_a_drill_city_level_zero_inhibits_no_live_alert(alertmanager: str, webhook: Webhook) -> None:
+    """A replayed bad night at city-wide level zero must not hide tonight's real district alerts."""
+    run = uuid.uuid4().hex[:8]
+    drill_city = {
+        "alertname": "CityLevelZero",
+        "severity": "critical",
+        "team": "dispatch",
+        "scope": "city",
+        "drill": f"night-{run}",
+        "test_run": run,
+    }
+    live = {
+        "alertname": "LevelZeroDistrict",
+        "severity": "warning",
+        "team": "dispatch",
+        "district": "gaotai",
+        "test_run": run,
+    }
+    post_alerts(alertmanager, drill_city, live)
+    try:
+        drill = wait_for("the drill receiver", lambda: delivered(webhook, "/drill", run))
+        assert [a["labels"]["alertname"] for a in drill] == ["CityLevelZero"]
+        sent = wait_for(
+            "the live district alert at the dispatch webhook", lambda: delivered(webhook, "/dispatch", run)
+        )
+        assert [(a["labels"]["alertname"], a["labels"]["district"]) for a in sent] == [
+            ("LevelZeroDistrict", "gaotai")
+        ]
+    finally:
+        post_alerts(alertmanager, drill_city, live, resolve=True)
 
 
 def test_without_level_zero_the_district_alert_pages_dispatch(alertmanager: str, webhook: Webhook) -> None:

@@ -92,7 +92,7 @@ def test_no_ambulance_alert_is_active_for_exactly_the_district_at_zero(prometheu
     assert [a["labels"]["district"] for a in alerts] == ["beiyuan"]
     alert = alerts[0]
     assert alert["state"] in ("pending", "firing")
-    assert alert["labels"]["severity"] == "critical" and alert["labels"]["team"] == "dispatch"
+    assert alert["labels"]["severity"] == "warning" and alert["labels"]["team"] == "dispatch"
     assert alert["annotations"]["summary_en"] == "No ambulance available in district beiyuan"
     assert float(alert["value"]) == 0.0
 
