@@ -147,6 +147,12 @@ ROLLING_MEAN = Gauge(
     ["district", "window"],
     registry=REGISTRY,
 )
+ROLLING_P50 = Gauge(
+    "vigil_response_rolling_p50_seconds",
+    "Median response time in the district's rolling window (sketch, 0.5% bound)",
+    ["district", "window"],
+    registry=REGISTRY,
+)
 ROLLING_P90 = Gauge(
     "vigil_response_rolling_p90_seconds",
     "90th percentile response time in the district's rolling window (sketch, 0.5% bound)",

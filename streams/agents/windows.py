@@ -15,6 +15,7 @@ from streams.metrics import (
     RESPONSE_BREACHED,
     RESPONSE_TARGET,
     ROLLING_MEAN,
+    ROLLING_P50,
     ROLLING_P90,
     ROLLING_RESPONSES,
     WINDOW_COUNT,
@@ -100,7 +101,14 @@ def register(pipe: Pipeline) -> None:
         """Each owned district's response figures over the rolling window, its target and the verdict: what
         the ResponseTargetBreached rule pages on. A district's windows all live in one partition, so the
         worker that owns one of them owns them all."""
-        for gauge in (ROLLING_RESPONSES, ROLLING_MEAN, ROLLING_P90, RESPONSE_TARGET, RESPONSE_BREACHED):
+        for gauge in (
+            ROLLING_RESPONSES,
+            ROLLING_MEAN,
+            ROLLING_P50,
+            ROLLING_P90,
+            RESPONSE_TARGET,
+            RESPONSE_BREACHED,
+        ):
             gauge.clear()
         quarters = [
             (group, start)
@@ -119,6 +127,7 @@ def register(pipe: Pipeline) -> None:
             ROLLING_RESPONSES.labels(district, policy.label).set(c.calls)
             if c.calls:
                 ROLLING_MEAN.labels(district, policy.label).set(c.mean)
+                ROLLING_P50.labels(district, policy.label).set(c.p50)
                 ROLLING_P90.labels(district, policy.label).set(c.p90)
             if c.target is not None:
                 RESPONSE_TARGET.labels(district).set(c.target)

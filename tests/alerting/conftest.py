@@ -45,8 +45,9 @@ SCRAPE_INTERVAL = "1s"  # the test Prometheus' scrape and evaluation interval
 # are active (see EXPECTED_ALERTS):
 # - NoAmbulanceAvailableInDistrict{beiyuan}, ICUOccupancyHigh{people1} and SentinelReportMissing{thc-liuji}
 #   pending (their `for:` is minutes);
-# - VigilDeadLettersRising{beds, not_json}, SentinelAberration{thc-beiyuan} and
-#   OutbreakSignalEscalated{beiyuan} firing (no `for:`; the first is a counter series new to Prometheus).
+# - VigilDeadLettersRising{beds, not_json}, SentinelAberration{thc-beiyuan},
+#   OutbreakSignalEscalated{beiyuan} and ResponseTargetBreached{beiyuan} firing (no `for:`; the first is a
+#   counter series new to Prometheus).
 # Counters at 0 stand for series whose last increase is older than the alerts' 10-minute window (a fresh
 # Prometheus has no older samples), so they are present for the dashboards but raise no alert.
 CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
@@ -104,7 +105,7 @@ CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
     m.EVENTS_LATE: [({"source": "sentinel"}, 1), ({"source": "beds"}, 2)],
     m.AGENT_CRASHES: [({"agent": "dispatch"}, 0)],
     m.INTERVALS_LATE: [({"scope": "city"}, 2), ({"scope": "district"}, 2)],
-    # the newest 1 h and 15 min response windows, city-wide and for two districts
+    # the newest 1 h and 15 min response windows, city-wide, for two districts and two priorities
     **{
         metric: [
             ({"interval": "response", "window": w, "scope": scope, "group": group}, value)
@@ -113,6 +114,8 @@ CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
                 ("city", "city", city),
                 ("district", "chengguan", city * 0.8),
                 ("district", "beiyuan", city * 1.5),
+                ("priority", "ECHO", city * 0.7),
+                ("priority", "DELTA", city * 0.9),
             )
         ]
         for metric, city in (
@@ -127,6 +130,18 @@ CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
         for w in ("1h", "15m")
         for scope, group, ratio in (("city", "city", 0.83), ("district", "chengguan", 0.9))
     ],
+    # rolling-hour compliance: beiyuan (rural, 15 min) over its target, chengguan (urban, 11 min) within
+    **{
+        metric: [({"district": "beiyuan", "window": "1h"}, b), ({"district": "chengguan", "window": "1h"}, c)]
+        for metric, b, c in (
+            (m.ROLLING_RESPONSES, 6, 12),
+            (m.ROLLING_MEAN, 1010, 500),
+            (m.ROLLING_P50, 950, 480),
+            (m.ROLLING_P90, 1392, 650),
+            (m.RESPONSE_BREACHED, 1, 0),
+        )
+    },
+    m.RESPONSE_TARGET: [({"district": "beiyuan"}, 900), ({"district": "chengguan"}, 660)],
     m.SENTINEL_ALARM: [
         ({"scope": "site", "entity": "thc-beiyuan", "district": "beiyuan", "indicator": "fever_visits"}, 1)
     ],
@@ -153,6 +168,7 @@ EXPECTED_ALERTS = {
     "OutbreakSignalEscalated",
     "SentinelReportMissing",
     "VigilDeadLettersRising",
+    "ResponseTargetBreached",
 }
 
 

@@ -1,5 +1,9 @@
 """``vigil demo``: broker, worker, Prometheus, Alertmanager and the simulator, with a live summary.
 
+By default the simulated city has a bad night (see :mod:`producers.sim.bad_night`): within the first minutes
+every alert the worker raises fires and is delivered, through the relay and the real Alertmanager, to the
+local receiver, which prints it. ``--quiet`` runs an ordinary morning instead.
+
 Everything it starts is stopped on Ctrl-C, on SIGTERM or after ``--duration``; children are also tied to
 this process with PDEATHSIG, so even a killed demo leaves no JVM or worker behind.
 """
@@ -48,8 +52,16 @@ def register(commands: Any) -> None:
         default=60.0,
         help="simulator speed factor (default 60: one simulated hour per wall minute)",
     )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="an ordinary morning in the city instead of the bad night (mass-casualty incident, crowded "
+        "emergency department, ICU filling up, outbreak at two sentinel sites)",
+    )
     parser.set_defaults(
-        run=lambda args, settings: run_demo(settings, duration=args.duration, speed=args.speed)
+        run=lambda args, settings: run_demo(
+            settings, duration=args.duration, speed=args.speed, quiet=args.quiet
+        )
     )
 
 
@@ -71,6 +83,36 @@ def active_alerts(url: str) -> list[str]:
     order = {"critical": 0, "warning": 1, "info": 2}
     records.sort(key=lambda r: (order.get(r["severity"], 3), r["starts_at"]))
     return [f"[{r['severity']}] {r['summary_zh']} / {r['summary_en']}" for r in records]
+
+
+def response_line(samples: dict[str, list[tuple[dict[str, str], float]]]) -> str | None:
+    """Response p50/p90 against target per district over the rolling window, worst first, e.g.
+    '响应/response 1h p50/p90 vs 目标/target (min): chengguan 14/23 > 11 ✗ · dongcheng 8/10 ≤ 11 ✓'."""
+
+    def by_district(name: str) -> dict[str, float]:
+        return {labels["district"]: v for labels, v in samples.get(name, [])}
+
+    calls = by_district("vigil_response_rolling_observations")
+    p50, p90 = (
+        by_district("vigil_response_rolling_p50_seconds"),
+        by_district("vigil_response_rolling_p90_seconds"),
+    )
+    target = by_district("vigil_response_target_seconds")
+    breached = by_district("vigil_response_target_breached")
+    window = next(
+        (labels["window"] for labels, _ in samples.get("vigil_response_rolling_observations", [])), ""
+    )
+    shown = [d for d in calls if calls[d] and d in p90 and d in target]
+    if not shown:
+        return None
+    shown.sort(key=lambda d: (-breached.get(d, 0), -p90[d] / target[d]))
+    parts = [
+        f"{d} {p50.get(d, float('nan')) / 60:.0f}/{p90[d] / 60:.0f}"
+        f"{' > ' if breached.get(d) else ' vs '}{target[d] / 60:.0f}"
+        f"{' ✗' if breached.get(d) else ''} (n={calls[d]:.0f})"
+        for d in shown
+    ]
+    return f"    响应/response {window} p50/p90 vs 目标/target (min): " + " · ".join(parts)
 
 
 def summary_line(samples: dict[str, list[tuple[dict[str, str], float]]], elapsed: float, tz: ZoneInfo) -> str:
@@ -119,9 +161,11 @@ def demo_start(now: datetime, tz: ZoneInfo) -> datetime:
     return start if start <= local else start - timedelta(days=1)
 
 
-def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
+def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bool = False) -> int:
     from producers.run import send_events
     from producers.sim import simulate
+    from producers.sim.bad_night import bad_night
+    from producers.sim.sentinel import reports
 
     broker = LocalBroker.from_settings(settings, log=lambda m: print(m, flush=True))
     started_broker = False
@@ -199,8 +243,10 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
         city = load_city(settings.city_file)
         tz = ZoneInfo(city.timezone)
         start = demo_start(datetime.now(UTC), tz)
+        night = None if quiet else bad_night(city, start)
         print(
-            f"simulating {city.name_zh} / {city.name_en} from {start:%Y-%m-%d %H:%M %Z} at {speed:g}x; "
+            f"simulating {city.name_zh} / {city.name_en} from {start:%Y-%m-%d %H:%M %Z} at {speed:g}x"
+            f"{'' if night is None else ', a bad night: ' + night.describe()}; "
             f"{'Ctrl-C to stop' if duration is None else f'stopping after {duration:g}s'}",
             flush=True,
         )
@@ -218,6 +264,10 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
                 except OSError as exc:
                     line = f"[{time.monotonic() - t0:5.0f}s] metrics not reachable: {exc}"
                 print(line, flush=True)
+                with contextlib.suppress(OSError):
+                    response = response_line(await asyncio.to_thread(scrape, f"{base}/metrics"))
+                    if response:
+                        print(response, flush=True)
                 for alert in alerts[:5]:
                     print(f"    ⚠ {alert}", flush=True)
                 if len(alerts) > 5:
@@ -235,7 +285,15 @@ def run_demo(settings: Settings, duration: float | None, speed: float) -> int:
                 loop.add_signal_handler(sig, stop.set)
             if duration is not None:
                 loop.call_later(duration, stop.set)
-            events = simulate(city, start, None, settings.seed)
+            surges = () if night is None else night.surges
+            if night is not None:
+                # weeks of sentinel reports first, at once: the detectors need a baseline, and the outbreak
+                # began days before tonight
+                history = reports(city, night.history_from, start, settings.seed, surges)
+                sent = await send_events(settings, history, float("inf"), stop, quiet=True)
+                days = (start - night.history_from).days
+                print(f"sent {sum(sent.values()):,} sentinel reports of the last {days} days", flush=True)
+            events = simulate(city, start, None, settings.seed, surge=surges)
             producer = asyncio.create_task(send_events(settings, events, speed, stop, quiet=True))
             reporter = asyncio.create_task(summaries())
             await stop.wait()
