@@ -12,14 +12,10 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,7 +29,8 @@ from alerting import local
 from streams import metrics as m
 from tests.alerting.contract import METRICS, REPO, RULES_DIR, exported_name
 from tests.conftest import free_port
-from tests.support.http import get_json, serving
+from tests.support.http import get_json
+from tests.support.webhooks import Webhook, recording_webhook
 
 T = TypeVar("T")
 WAIT_S = 30.0
@@ -219,19 +216,6 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S) 
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
 
 
-@dataclass
-class Webhook:
-    """Alertmanager webhook notifications received: (path, payload)."""
-
-    url: str
-    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def notifications(self, path: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [body for p, body in self.received if p == path]
-
-
 @pytest.fixture(scope="session")
 def served() -> Iterator[str]:
     """host:port of the stand-in worker's /metrics."""
@@ -248,21 +232,7 @@ def served() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def webhook() -> Iterator[Webhook]:
-    hook = Webhook(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with hook.lock:
-                hook.received.append((urllib.parse.urlsplit(self.path).path, body))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    with serving(Handler) as url:
-        hook.url = url
+    with recording_webhook() as hook:
         yield hook
 
 

@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from tests.alerting.conftest import Webhook, get_json, wait_for
-
-
-def post_alerts(alertmanager: str, *labelsets: dict[str, str], resolve: bool = False) -> None:
-    now = datetime.now(UTC).isoformat()
-    body = [
-        {
-            "labels": labels,
-            "annotations": {"summary_zh": "测试", "summary_en": "test"},
-            "startsAt": now,
-            **({"endsAt": now} if resolve else {}),
-        }
-        for labels in labelsets
-    ]
-    request = urllib.request.Request(
-        f"{alertmanager}/api/v2/alerts",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(request, timeout=5).close()
+from tests.alerting.conftest import get_json, wait_for
+from tests.support.webhooks import Webhook, post_alerts
 
 
 def delivered(webhook: Webhook, path: str, run: str) -> list[dict[str, Any]]:

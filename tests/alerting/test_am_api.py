@@ -4,9 +4,7 @@ the first instance that answers is used, one that answers with an error is not s
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +18,9 @@ from alerting.am_api import (
     Matcher,
     SilenceNotFound,
 )
-from tests.alerting.conftest import Webhook, wait_for
+from tests.alerting.conftest import wait_for
 from tests.conftest import free_port
+from tests.support.webhooks import Webhook, post_alerts
 
 
 @pytest.mark.parametrize(
@@ -48,23 +47,7 @@ def test_a_bad_matcher_says_the_form_it_expects(text: str) -> None:
 
 
 def post(alertmanager: str, *labelsets: dict[str, str], resolve: bool = False) -> None:
-    now = datetime.now(UTC).isoformat()
-    body = [
-        {
-            "labels": labels,
-            "annotations": {"summary": "测试 / test"},
-            "startsAt": now,
-            **({"endsAt": now} if resolve else {}),
-        }
-        for labels in labelsets
-    ]
-    request = urllib.request.Request(
-        f"{alertmanager}/api/v2/alerts",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(request, timeout=5).close()
+    post_alerts(alertmanager, *labelsets, resolve=resolve, annotations={"summary": "测试 / test"})
 
 
 def names(alerts: list[dict[str, Any]]) -> set[str]:

@@ -22,13 +22,13 @@ from tests.alerting.conftest import (
     EXPECTED_ALERTS,
     SCRAPE_INTERVAL,
     SERVED,
-    Webhook,
     instant_query,
     wait_for,
 )
 from tests.alerting.contract import METRICS, rule_groups, selectors
 from tests.dashboards import grafana
 from tests.support.http import get_json
+from tests.support.webhooks import Webhook
 from vigil.core.city import load_city
 
 

@@ -21,10 +21,11 @@ import pytest
 import yaml
 
 from alerting import local
-from tests.alerting.conftest import Webhook, alertmanager_config
+from tests.alerting.conftest import alertmanager_config
 from tests.alerting.test_relay import level_zero, publish
 from tests.conftest import free_port
 from tests.support.processes import REPO, clean_env
+from tests.support.webhooks import Webhook
 from vigil.core.contracts import Topics
 from vigil.platform.admin import ensure_topics
 from vigil.platform.processes import ManagedProcess

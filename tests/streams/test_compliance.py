@@ -14,18 +14,14 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-import threading
 import time
-import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 import pytest
 import yaml
 
@@ -33,9 +29,9 @@ from alerting import local
 from producers.sink import KafkaSink
 from tests.alerting.conftest import alertmanager_config, wait_for
 from tests.conftest import free_port, launch_worker
-from tests.support.http import serving
 from tests.support.metrics import Samples, values
 from tests.support.progress import settle
+from tests.support.webhooks import Webhook, recording_webhook
 from vigil.core.city import DistrictType, load_city
 from vigil.core.contracts import DispatchEvent, EventType, Priority, Source, Topics
 
@@ -169,21 +165,16 @@ def assert_figures(got: Figures, expected: Figures) -> None:
                 assert abs(row[q] - want[q]) <= ALPHA * want[q], (d, q, row[q], want[q])
 
 
-@dataclass
-class Webhook:
-    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def alerts(self, status: str) -> dict[str, list[dict[str, Any]]]:
-        """ResponseTargetBreached alerts in notifications, with this status, by the receiver's path."""
-        with self.lock:
-            received = list(self.received)
-        out: dict[str, list[dict[str, Any]]] = {}
-        for path, body in received:
-            for alert in body["alerts"]:
-                if alert["labels"]["alertname"] == "ResponseTargetBreached" and alert["status"] == status:
-                    out.setdefault(path, []).append(alert)
-        return out
+def breached(hook: Webhook, status: str) -> dict[str, list[dict[str, Any]]]:
+    """ResponseTargetBreached alerts in notifications, with this status, by the receiver's path."""
+    with hook.lock:
+        received = list(hook.received)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for path, body in received:
+        for alert in body["alerts"]:
+            if alert["labels"]["alertname"] == "ResponseTargetBreached" and alert["status"] == status:
+                out.setdefault(path, []).append(alert)
+    return out
 
 
 @dataclass
@@ -219,21 +210,9 @@ class Stack:
 def stack(kafka: str, tmp_path: Path) -> Iterator[Stack]:
     """A worker, Prometheus scraping it every second with the repository's rules, and Alertmanager with the
     repository's routing whose webhooks reach this test (waits and intervals cut to 1 s)."""
-    hook = Webhook()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with hook.lock:
-                hook.received.append((urllib.parse.urlsplit(self.path).path, body))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
     namespace = f"comply{int(time.time() * 1000) % 10**9}"
-    with serving(Handler) as url:
+    with recording_webhook() as hook:
+        url = hook.url
         worker = launch_worker(kafka, namespace, tmp_path)
         config = alertmanager_config(url)
         for route in [config["route"], *config["route"]["routes"]]:
@@ -266,12 +245,12 @@ def test_a_breach_pages_dispatch_with_its_figures_and_resolves_back_within_targe
     assert over == {"gaotai", "dongcheng"}  # the scenario does what it is built for
 
     def paged() -> dict[str, dict[str, Any]] | None:
-        sent = {a["labels"]["district"]: a for a in stack.webhook.alerts("firing").get("/dispatch", [])}
+        sent = {a["labels"]["district"]: a for a in breached(stack.webhook, "firing").get("/dispatch", [])}
         return sent if set(sent) >= over else None
 
     sent = wait_for("ResponseTargetBreached at the dispatch supervisors' webhook", paged, timeout=60)
     assert set(sent) == over
-    assert set(stack.webhook.alerts("firing")) == {"/dispatch"}  # and at no other receiver
+    assert set(breached(stack.webhook, "firing")) == {"/dispatch"}  # and at no other receiver
     for district, alert in sent.items():
         labels, facts = alert["labels"], expected[district]
         assert (labels["team"], labels["severity"], labels["window"]) == ("dispatch", "warning", "1h")
@@ -292,7 +271,7 @@ def test_a_breach_pages_dispatch_with_its_figures_and_resolves_back_within_targe
     assert expected["beiyuan"]["calls"] == 0  # the old hour has left the window, not only been outweighed
 
     def resolved() -> set[str] | None:
-        done = {a["labels"]["district"] for a in stack.webhook.alerts("resolved").get("/dispatch", [])}
+        done = {a["labels"]["district"] for a in breached(stack.webhook, "resolved").get("/dispatch", [])}
         return done if done >= over else None
 
     assert wait_for("the resolutions at the dispatch webhook", resolved, timeout=60) == over

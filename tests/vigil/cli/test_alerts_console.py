@@ -19,9 +19,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 
 import pytest
@@ -30,8 +28,9 @@ import yaml
 from alerting import local
 from alerting.relay_book import payload
 from tests.conftest import free_port
-from tests.support.http import get_json, serving
+from tests.support.http import get_json
 from tests.support.processes import REPO, clean_env, run_vigil
+from tests.support.webhooks import Webhook, recording_webhook
 from vigil.cli import main
 from vigil.core.contracts import AlertRecord, Severity, alert_fingerprint
 
@@ -52,39 +51,10 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S) 
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
 
 
-@dataclass
-class Receiver:
-    """Webhook notifications Alertmanager delivered: (path, body)."""
-
-    url: str = ""
-    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def alerts(self, run: str, path: str = "/dispatch") -> list[dict[str, Any]]:
-        """Every alert of this test run (label test_run) in the notifications delivered to ``path``."""
-        with self.lock:
-            bodies = [body for p, body in self.received if p == path]
-        return [a for body in bodies for a in body["alerts"] if a["labels"].get("test_run") == run]
-
-
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    got = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with got.lock:
-                got.received.append((urllib.parse.urlsplit(self.path).path, body))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    with serving(Handler) as url:
-        got.url = url
-        yield got
+def receiver() -> Iterator[Webhook]:
+    with recording_webhook() as hook:
+        yield hook
 
 
 def fast_config(webhook_url: str) -> dict[str, Any]:
@@ -99,7 +69,7 @@ def fast_config(webhook_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def alertmanager(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[str]:
+def alertmanager(tmp_path_factory: pytest.TempPathFactory, receiver: Webhook) -> Iterator[str]:
     home = tmp_path_factory.mktemp("alertmanager-fast")
     config = home / "alertmanager.yml"
     config.write_text(yaml.safe_dump(fast_config(receiver.url), allow_unicode=True))
@@ -292,7 +262,7 @@ def test_silence_hides_an_alert_and_unsilence_brings_it_back(alertmanager: str) 
 
 
 def test_a_silenced_alert_is_not_delivered_and_is_delivered_after_unsilence(
-    alertmanager: str, receiver: Receiver
+    alertmanager: str, receiver: Webhook
 ) -> None:
     """The silence exists before the alert arrives. Two alerts posted after it prove the pipeline delivers:
     ``sibling`` in the *same* group (so the notification that carries it is a flush of the very group that
@@ -333,7 +303,7 @@ def test_a_silenced_alert_is_not_delivered_and_is_delivered_after_unsilence(
     post(alertmanager, sibling, control)
 
     def incidents() -> set[str]:
-        return {a["labels"].get("incident", "-") for a in receiver.alerts(run)}
+        return {a["labels"].get("incident", "-") for a in receiver.alerts("/dispatch", test_run=run)}
 
     wait_for("the sibling and the control alert at /dispatch", lambda: {"I-sibling", "-"} <= incidents())
     assert "I-quiet" not in incidents()
@@ -342,7 +312,9 @@ def test_a_silenced_alert_is_not_delivered_and_is_delivered_after_unsilence(
     assert undone.returncode == 0, undone.stderr
     [delivered] = wait_for(
         "the unsilenced alert at /dispatch",
-        lambda: [a for a in receiver.alerts(run) if a["labels"].get("incident") == "I-quiet"],
+        lambda: [
+            a for a in receiver.alerts("/dispatch", test_run=run) if a["labels"].get("incident") == "I-quiet"
+        ],
     )
     assert delivered["status"] == "firing" and delivered["labels"]["district"] == "beiyuan"
 
