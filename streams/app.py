@@ -66,7 +66,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         topics=Topics.from_settings(settings),
     )
     pipe.deadletters = DeadLetterSink(pipe.topics.deadletter.name)
-    pipe.alerts = AlertPublisher(app, pipe.topics.alerts.name, AlertPolicy.from_settings(settings))
+    pipe.alerts = AlertPublisher(app, pipe.topics.alerts.name, AlertPolicy.from_rules(settings.alert_policy))
 
     for agent in (dispatch, fleet, beds, sentinel, windows, monitor):
         agent.register(pipe)

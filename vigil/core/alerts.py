@@ -12,20 +12,27 @@ counted (``held_back``) so the policy's effect stays visible.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from vigil.core.contracts import AlertRecord, Severity, alert_fingerprint
-
-if TYPE_CHECKING:
-    from vigil.core.settings import Settings
 
 # The alerts a policy can shape: the dispatch and fleet alerts, judged in event time as events arrive (the
 # domains' constants; a test keeps this list in step with them). Surveillance alerts are judged once per
 # report day, and the Prometheus rules carry their own severity and `for:` in alerting/rules/.
 POLICY_ALERTS = ("StalledIncident", "OffloadDelay", "LevelZeroDistrict")
+
+
+class RuleSetting(Protocol):
+    """One alert's policy as settings state it (``vigil.core.settings.AlertRuleSetting``)."""
+
+    @property
+    def severity(self) -> Severity | None: ...
+
+    @property
+    def min_duration_s(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -45,11 +52,12 @@ class AlertPolicy:
         return self.rules.get(alertname, NO_RULE)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AlertPolicy:
+    def from_rules(cls, rules: Mapping[str, RuleSetting]) -> AlertPolicy:
+        """From the settings' ``alert_policy`` (taken as rules, so this module needs no settings import)."""
         return cls(
             {
                 name: AlertRule(rule.severity, timedelta(seconds=rule.min_duration_s))
-                for name, rule in settings.alert_policy.items()
+                for name, rule in rules.items()
             }
         )
 

@@ -35,7 +35,7 @@ def test_policy_names_are_the_dispatch_alerts_and_the_default_is_a_late_warning_
         dispatch_alerts.OFFLOAD_DELAY,
         dispatch_alerts.LEVEL_ZERO,
     }
-    policy = AlertPolicy.from_settings(Settings())
+    policy = AlertPolicy.from_rules(Settings().alert_policy)
     rule = policy.rule("LevelZeroDistrict")
     assert rule.severity is Severity.WARNING and rule.min_duration == timedelta(minutes=10)
     assert policy.rule("StalledIncident") == AlertRule()  # as judged (by MPDS priority), at once
