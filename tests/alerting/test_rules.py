@@ -24,7 +24,7 @@ ALERTING = REPO / "alerting"
 CONFIGS = [ALERTING / "prometheus.yml", ALERTING / "prometheus.local.yml"]
 UNIT_TESTS = sorted((ALERTING / "tests").glob("*.yml"))
 CJK = re.compile(r"[\u3400-\u9fff]")
-TEAMS = ("dispatch", "epidemiology", "platform")
+TEAMS = ("dispatch", "epidemiology", "capacity", "platform")
 
 
 def run(*argv: str | Path) -> subprocess.CompletedProcess[str]:
@@ -160,7 +160,7 @@ def test_amtool_checks_the_alertmanager_config() -> None:
             ["alertname=NoAmbulanceAvailableInDistrict", "team=dispatch", "district=beiyuan"],
             "dispatch-supervisors",
         ),
-        (["alertname=ICUOccupancyHigh", "team=dispatch", "hospital=people1"], "dispatch-supervisors"),
+        (["alertname=ICUOccupancyHigh", "team=capacity", "hospital=people1"], "capacity-coordinators"),
         (["alertname=SentinelAberration", "team=epidemiology", "district=beiyuan"], "epidemiologists"),
         (["alertname=VigilWorkerDown", "team=platform"], "platform-oncall"),
         (["alertname=Unlabelled"], "platform-oncall"),

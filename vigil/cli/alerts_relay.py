@@ -34,6 +34,7 @@ def run_relay(args: argparse.Namespace, settings: Settings) -> int:
         Topics.from_settings(settings),
         settings.alertmanagers,
         RelayTiming(resend_every=timedelta(seconds=settings.relay_resend_s)),
+        settings.alert_link or f"http://{settings.worker_host}:{settings.worker_port}/alerts",
     )
 
     async def main() -> None:

@@ -223,6 +223,12 @@ class Settings(BaseSettings):
         le=240,
         description="Re-post every firing alert this often, well inside Alertmanager's resolve_timeout (5m).",
     )
+    alert_link: str | None = Field(
+        default=None,
+        description="Where a person who got an alert looks next (the command-centre dashboard's URL); sent as "
+        "each relayed alert's generatorURL and shown in chat, WeCom and email messages. Empty: the worker's "
+        "/alerts page.",
+    )
 
     # -- notification gateway ------------------------------------------------------------------------------
     gateway_targets_file: Path | None = Field(
