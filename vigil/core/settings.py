@@ -225,9 +225,9 @@ class Settings(BaseSettings):
     )
     alert_link: str | None = Field(
         default=None,
-        description="Where a person who got an alert looks next (the command-centre dashboard's URL); sent as "
-        "each relayed alert's generatorURL and shown in chat, WeCom and email messages. Empty: the worker's "
-        "/alerts page.",
+        description="Where a person who got an alert looks next (the command-centre dashboard's URL); sent "
+        "as each relayed alert's generatorURL and shown in chat, WeCom and email messages. Empty: the "
+        "worker's /alerts page.",
     )
 
     # -- notification gateway ------------------------------------------------------------------------------
