@@ -68,8 +68,19 @@ def prometheus_process(home: Path, port: int, config: Path) -> ManagedProcess:
     return ManagedProcess("prometheus", argv, home / "prometheus.log", f"http://127.0.0.1:{port}/-/ready")
 
 
-def alertmanager(home: Path, port: int, config: Path | None = None) -> ManagedProcess:
+LOCAL_RECEIVER = "http://127.0.0.1:5001/"  # where alerting/alertmanager.yml sends every webhook
+
+
+def alertmanager(
+    home: Path, port: int, config: Path | None = None, receiver_port: int | None = None
+) -> ManagedProcess:
+    """Alertmanager on ``port``; with the repository's config by default, its webhooks sent to the local
+    receiver on ``receiver_port`` (when that is not the config's 5001) and nothing else changed."""
     home.mkdir(parents=True, exist_ok=True)
+    if config is None and receiver_port is not None and f":{receiver_port}/" not in LOCAL_RECEIVER:
+        text = (ALERTING_DIR / "alertmanager.yml").read_text()
+        config = home / "alertmanager.yml"
+        config.write_text(text.replace(LOCAL_RECEIVER, f"http://127.0.0.1:{receiver_port}/"))
     argv = [
         _binary("prometheus-alertmanager", "alertmanager"),
         f"--config.file={config or ALERTING_DIR / 'alertmanager.yml'}",

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -25,7 +26,7 @@ from zoneinfo import ZoneInfo
 from prometheus_client.parser import text_string_to_metric_families
 
 from alerting import local
-from alerting.receiver import LOCAL_PORT, PrintingReceiver
+from alerting.receiver import PrintingReceiver
 from vigil.cli.arguments import positive_seconds, speed_or_max
 from vigil.core.city import load_city
 from vigil.core.settings import Settings
@@ -208,8 +209,14 @@ def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bo
         children.append(worker)
         worker.start(120)
         print(f"metrics: {base}/metrics", flush=True)
+        # Alertmanager remembers what it notified (and Prometheus what it scraped) in their data folders: a
+        # second run of the same seeded night would be deduplicated against the first, and notify nobody
+        for data in (home / "alertmanager" / "data", home / "prometheus" / "data"):
+            shutil.rmtree(data, ignore_errors=True)
         try:
-            am = local.alertmanager(home / "alertmanager", settings.alertmanager_port)
+            am = local.alertmanager(
+                home / "alertmanager", settings.alertmanager_port, receiver_port=settings.gateway_port
+            )
             children.append(am)
             am.start(60)
             prom = local.prometheus(
@@ -302,11 +309,13 @@ def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bo
 
         try:
             receiver: contextlib.AbstractContextManager[object] = PrintingReceiver(
-                lambda line: print(f"    ✉ {line}", flush=True)
+                lambda line: print(f"    ✉ {line}", flush=True), settings.gateway_port
             )
         except OSError as exc:
             print(
-                f"warning: no local receiver on port {LOCAL_PORT} ({exc}); deliveries not shown", flush=True
+                f"warning: no local receiver on port {settings.gateway_port} ({exc}; VIGIL_GATEWAY_PORT "
+                "chooses another); deliveries not shown",
+                flush=True,
             )
             receiver = contextlib.nullcontext()
         with receiver:
