@@ -46,7 +46,7 @@ def test_demo_runs_the_bad_night_to_the_receivers_and_stops_cleanly(kafka: str, 
             ("epidemiologists", "OutbreakSignalEscalated"),
             ("dispatch-supervisors", "LevelZeroDistrict"),
         }
-        if run == "first":  # two minutes of live city: every alert the worker raises, and the compliance alert
+        if run == "first":  # two minutes of live city: every alert the worker raises, and compliance
             expected |= {
                 ("dispatch-supervisors", name)
                 for name in (
