@@ -39,6 +39,11 @@ def test_demo_runs_the_bad_night_to_the_receivers_and_stops_cleanly(kafka: str, 
         assert set(counts) == {"dispatch", "sentinel", "beds"}, (run, last)
         assert all(int(v.replace(",", "")) > 0 for v in counts.values()), (run, last)
         assert ("reset the demo namespace" in out) == (run == "second"), out
+        # every sentinel report of the history was applied, on the second run too (a worker that kept the
+        # first run's committed offsets would start past most of them)
+        history = re.search(r"^sent ([\d,]+) sentinel reports", out, re.M)
+        assert history, out
+        assert int(counts["sentinel"].replace(",", "")) >= int(history.group(1).replace(",", "")), (run, last)
         # the bad night: what reached a receiver through the relay and the real Alertmanager, by team
         delivered = set(re.findall(r"✉ 送达/delivered to ([a-z-]+).*\[firing\].*\((\w+)\)$", out, re.M))
         expected = {

@@ -143,12 +143,16 @@ def summary_line(samples: dict[str, list[tuple[dict[str, str], float]]], elapsed
 
 
 async def reset_namespace(settings: Settings) -> list[str]:
+    """Delete the demo namespace's topics and its consumer group (whose committed offsets would otherwise
+    start the new worker past the new run's events)."""
     from vigil.core.contracts import Topics
-    from vigil.platform.admin import delete_topics, wait_for_broker
+    from vigil.platform.admin import delete_group, delete_topics, wait_for_broker
 
     await wait_for_broker(settings.bootstrap_servers)
-    specs = Topics.from_settings(settings).all()
-    return await delete_topics(settings.bootstrap_servers, [s.name for s in specs])
+    topics = Topics.from_settings(settings)
+    gone = await delete_topics(settings.bootstrap_servers, [s.name for s in topics.all()])
+    await delete_group(settings.bootstrap_servers, topics.app_id)
+    return gone
 
 
 def demo_start(now: datetime, tz: ZoneInfo) -> datetime:

@@ -27,7 +27,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(action: str, settings: Settings) -> int:
-    from vigil.platform.admin import delete_topics, describe_topics, ensure_topics, wait_for_broker
+    from vigil.platform.admin import (
+        delete_group,
+        delete_topics,
+        describe_topics,
+        ensure_topics,
+        wait_for_broker,
+    )
 
     specs = Topics.from_settings(settings).all()
     await wait_for_broker(settings.bootstrap_servers, timeout=15)
@@ -41,6 +47,11 @@ async def _run(action: str, settings: Settings) -> int:
     elif action == "delete":
         gone = await delete_topics(settings.bootstrap_servers, [s.name for s in specs])
         print(f"deleted: {', '.join(gone)}" if gone else "no Vigil topics to delete")
+        group = Topics.from_settings(settings).app_id
+        if await delete_group(settings.bootstrap_servers, group):
+            print(
+                f"deleted consumer group {group} (its committed offsets would skip a new namespace's events)"
+            )
     else:
         found = await describe_topics(settings.bootstrap_servers, [s.name for s in specs])
         width = max(len(s.name) for s in specs)

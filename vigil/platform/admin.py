@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
 
 from vigil.core.contracts import TopicSpec
 from vigil.core.errors import VigilError
@@ -168,6 +169,51 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication_
         else:
             raise TopicError(f"topics {[s.name for s in missing]} were not ready within 30s")
     return [s.name for s in missing]
+
+
+GROUP_ID_NOT_FOUND = 69
+NON_EMPTY_GROUP = 68
+
+
+async def delete_group(bootstrap: str, group: str, wait_s: float = 30.0) -> bool:
+    """Forget a consumer group and its committed offsets; False if there was none.
+
+    Kafka (4.0 checked) keeps a group's committed offsets after its topics are deleted. A namespace deleted
+    and created again would start its workers at those offsets, past every event of the new topics up to
+    there: nothing consumed, and lag 0. So deleting a namespace's topics deletes its group too. aiokafka's
+    admin client has no call for it; the request is Kafka's DeleteGroups, sent to the group's coordinator."""
+    from aiokafka.protocol.admin import DeleteGroupsRequest
+
+    client = await _admin(bootstrap)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    try:
+        while True:
+            try:
+                # listed first: asking for the coordinator of a group on a broker that never had one makes
+                # Kafka create its offsets topic and answer "not available" meanwhile
+                if group not in {g[0] for g in await client.list_consumer_groups()}:
+                    return False
+                coordinator = await client.find_coordinator(group)
+                response = await client._send_request(DeleteGroupsRequest([group]), coordinator)
+                break
+            except KafkaError as exc:  # a broker just started is still loading its groups
+                if not exc.retriable or loop.time() > deadline:
+                    raise TopicError(f"could not delete consumer group {group}: {exc}") from exc
+                await asyncio.sleep(0.5)
+    finally:
+        await client.close()
+    for name, code in response.results:
+        if name != group or code == GROUP_ID_NOT_FOUND:
+            continue
+        if code == NON_EMPTY_GROUP:
+            raise TopicError(
+                f"consumer group {group} still has members: stop the workers of this namespace first"
+            )
+        if code:
+            raise TopicError(f"could not delete consumer group {group}: Kafka error code {code}")
+        return True
+    return False
 
 
 async def delete_topics(bootstrap: str, names: Iterable[str], wait_s: float = 60.0) -> list[str]:

@@ -187,3 +187,37 @@ def _wait_for_deletion(kafka: str, topic: str, timeout: float) -> bool:
             return True
         time.sleep(1)
     return False
+
+
+def test_deleting_a_namespace_forgets_its_consumer_group(kafka: str, namespace: str) -> None:
+    """Kafka keeps a group's committed offsets after its topics are deleted: a namespace created again would
+    start its workers past its new events (seen: a demo after a longer one consumed nothing). `vigil topics
+    delete` deletes the group too."""
+    topics = Topics(namespace, 4)
+    assert run_vigil(env(kafka, namespace), "topics", "create").returncode == 0
+    tp = TopicPartition(topics.dispatch.name, 0)
+
+    async def commit_and_read(commit: int | None) -> dict[TopicPartition, int]:
+        if commit is not None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=kafka, group_id=topics.app_id, enable_auto_commit=False
+            )
+            await consumer.start()
+            try:
+                consumer.assign([tp])
+                await consumer.commit({tp: commit})
+            finally:
+                await consumer.stop()
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+        await admin.start()
+        try:
+            found = await admin.list_consumer_group_offsets(topics.app_id)
+        finally:
+            await admin.close()
+        return {t: o.offset for t, o in found.items()}
+
+    assert asyncio.run(commit_and_read(55)) == {tp: 55}  # a worker of the old namespace got this far
+    gone = run_vigil(env(kafka, namespace), "topics", "delete")
+    assert gone.returncode == 0, gone.stderr
+    assert f"deleted consumer group {topics.app_id}" in gone.stdout
+    assert asyncio.run(commit_and_read(None)) == {}
