@@ -204,7 +204,7 @@ class FixedCollector(Collector):
             yield family
 
 
-def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S) -> T:
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S, poll: float = 0.5) -> T:
     """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last: T | None = None
@@ -212,7 +212,7 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S) 
         last = check()
         if last:
             return last
-        time.sleep(0.5)
+        time.sleep(poll)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
 
 

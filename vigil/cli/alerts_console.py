@@ -38,6 +38,7 @@ from vigil.core.settings import Settings
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.table import Table
 
 SEVERITIES = ("critical", "warning", "info")
 TEAMS = tuple(sorted({*TEAM_OF_SOURCE.values(), DEFAULT_TEAM}))
@@ -276,20 +277,26 @@ def alert_panel(view: AlertView, tz: ZoneInfo) -> RenderableType:
     return Group(*parts)
 
 
-def alert_table(rows: list[AlertRow], tz: ZoneInfo) -> RenderableType:
-    """Five columns, so that an 80-column terminal shows every one of them (rich drops what does not fit):
-    severity over team, what, where (one label a line), since over for how long, state."""
+def _table(tz: ZoneInfo) -> Table:
+    """The look both tables share: a header rule, no outer padding, and the zone the times are in."""
     from rich import box
     from rich.table import Table
-    from rich.text import Text
 
-    table = Table(
+    return Table(
         box=box.SIMPLE_HEAD,
         header_style="bold",
         pad_edge=False,
         caption=f"times: {tz.key}",
         caption_justify="left",
     )
+
+
+def alert_table(rows: list[AlertRow], tz: ZoneInfo) -> RenderableType:
+    """Five columns, so that an 80-column terminal shows every one of them (rich drops what does not fit):
+    severity over team, what, where (one label a line), since over for how long, state."""
+    from rich.text import Text
+
+    table = _table(tz)
     table.add_column("severity\nteam", no_wrap=True)
     table.add_column("what 告警", overflow="fold", min_width=20)
     table.add_column("where 地点", overflow="fold", max_width=28)
@@ -317,17 +324,9 @@ def alert_table(rows: list[AlertRow], tz: ZoneInfo) -> RenderableType:
 
 def silence_table(rows: list[SilenceRow], tz: ZoneInfo) -> RenderableType:
     """IDs by their first 8 characters (``unsilence`` takes them; ``--json`` has the whole ID)."""
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        header_style="bold",
-        pad_edge=False,
-        caption=f"times: {tz.key}",
-        caption_justify="left",
-    )
+    table = _table(tz)
     table.add_column("ID", no_wrap=True)
     table.add_column("matches 匹配", overflow="fold", min_width=16)
     table.add_column("until 截止", no_wrap=True)

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -27,6 +26,7 @@ import yaml
 
 from alerting import local
 from alerting.relay_book import payload
+from tests.alerting import conftest as alerting
 from tests.conftest import free_port
 from tests.support.http import get_json
 from tests.support.processes import REPO, clean_env, run_vigil
@@ -40,15 +40,8 @@ CITY_OFFSET = timedelta(hours=8)  # Asia/Shanghai, the default city's zone
 
 
 def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S) -> T:
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
+    """The alerting tests' poller, with this module's shorter timeout and a quicker look."""
+    return alerting.wait_for(what, check, timeout, poll=0.2)
 
 
 @pytest.fixture(scope="module")
