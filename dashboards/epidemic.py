@@ -133,13 +133,14 @@ def build() -> dashboard.Dashboard:
                 "隔离空床 / Free isolation beds",
                 [
                     (
-                        'sum(vigil_beds_staffed{ward="isolation"})'
-                        ' - sum(vigil_beds_occupied{ward="isolation"})',
+                        'sum(vigil_beds_free{ward="isolation"}'
+                        " unless on (hospital, ward) (vigil_beds_stale == 1))",
                         "全市 / city",
                     )
                 ],
                 width=12,
                 height=9,
+                description="只计数据未过期的病区。 / Wards with a current figure only.",
             )
         )
     )

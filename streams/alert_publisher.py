@@ -25,10 +25,13 @@ class AlertPublisher:
             """Alerts firing now on this worker (it owns the incidents and districts it processes)."""
             return web.json([r.model_dump(mode="json") for r in self.active()])
 
-    def book(self, source: str) -> AlertBook:
-        book = self.books.get(source)
+    def book(self, source: str, name: str | None = None) -> AlertBook:
+        """The book of ``source`` (which routes its alerts); ``name`` tells apart books of one source that
+        agents keep separately (a capacity ward's alerts and a district's)."""
+        key = name or source
+        book = self.books.get(key)
         if book is None:
-            book = self.books[source] = AlertBook(source, policy=self.policy)
+            book = self.books[key] = AlertBook(source, policy=self.policy)
         return book
 
     def active(self) -> list[AlertRecord]:

@@ -13,9 +13,10 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import monitor
+from streams import monitor, pages
 from streams.agents import beds, dispatch, fleet, sentinel, windows
 from streams.alert_publisher import AlertPublisher
+from streams.city_view import CityView
 from streams.deadletter import DeadLetterSink
 from streams.metrics import REGISTRY
 from streams.runtime import Pipeline
@@ -67,8 +68,18 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
     )
     pipe.deadletters = DeadLetterSink(pipe.topics.deadletter.name)
     pipe.alerts = AlertPublisher(app, pipe.topics.alerts.name, AlertPolicy.from_rules(settings.alert_policy))
+    view = pipe.city_view = CityView(
+        settings.bootstrap_servers,
+        pipe.topics.changelog("wards").name,
+        pipe.topics.changelog("units").name,
+    )
 
-    for agent in (dispatch, fleet, beds, sentinel, windows, monitor):
+    async def tail_city_view() -> None:
+        await view.run()
+
+    app.task(tail_city_view)
+
+    for agent in (dispatch, fleet, beds, sentinel, windows, monitor, pages):
         agent.register(pipe)
 
     @app.page("/metrics")

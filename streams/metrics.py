@@ -59,11 +59,52 @@ AMBULANCES = Gauge(
 AMBULANCES_AVAILABLE = Gauge(
     "vigil_ambulances_available", "Available ambulances by home district", ["district"], registry=REGISTRY
 )
+# Beds: one series per hospital ward, exported by the worker that owns the hospital's partition (so a sum
+# over workers counts each ward once). A stale figure stays exported, flagged by vigil_beds_stale: panels
+# and queries that must not carry it forward filter on that flag.
+WARD_LABELS = ["hospital", "ward", "district"]
 BEDS_OCCUPIED = Gauge(
-    "vigil_beds_occupied", "Occupied beds (latest snapshot)", ["hospital", "ward"], registry=REGISTRY
+    "vigil_beds_occupied", "Occupied beds (latest snapshot)", WARD_LABELS, registry=REGISTRY
 )
-BEDS_STAFFED = Gauge(
-    "vigil_beds_staffed", "Staffed beds (latest snapshot)", ["hospital", "ward"], registry=REGISTRY
+BEDS_STAFFED = Gauge("vigil_beds_staffed", "Staffed beds (latest snapshot)", WARD_LABELS, registry=REGISTRY)
+BEDS_FREE = Gauge(
+    "vigil_beds_free", "Free beds (staffed - occupied, latest snapshot)", WARD_LABELS, registry=REGISTRY
+)
+BEDS_OCCUPANCY = Gauge(
+    "vigil_beds_occupancy_ratio", "Occupied / staffed beds (latest snapshot)", WARD_LABELS, registry=REGISTRY
+)
+BEDS_AGE = Gauge(
+    "vigil_beds_age_seconds",
+    "Age of the ward's latest snapshot on the worker's clock",
+    WARD_LABELS,
+    registry=REGISTRY,
+)
+BEDS_STALE = Gauge(
+    "vigil_beds_stale",
+    "1 while the ward's latest snapshot is older than the staleness limit (its figures are not current)",
+    WARD_LABELS,
+    registry=REGISTRY,
+)
+BEDS_LEVEL = Gauge(
+    "vigil_beds_level",
+    "Occupancy level after hysteresis: 0 normal, 1 warning, 2 critical",
+    WARD_LABELS,
+    registry=REGISTRY,
+)
+BEDS_HOURS_TO_FULL = Gauge(
+    "vigil_beds_hours_to_full",
+    "Projected hours until the ward is full (robust trend); absent for a flat or emptying ward",
+    WARD_LABELS,
+    registry=REGISTRY,
+)
+BEDS_THRESHOLD = Gauge(
+    "vigil_beds_threshold_ratio",
+    "Configured occupancy thresholds (raise at): warning, critical",
+    ["level"],
+    registry=REGISTRY,
+)
+DISTRICT_POPULATION = Gauge(
+    "vigil_district_population", "Residents per district (city model)", ["district"], registry=REGISTRY
 )
 
 CONSUMER_LAG = Gauge(

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from streams.metrics import (
     AMBULANCES,
     AMBULANCES_AVAILABLE,
+    BEDS_AGE,
+    BEDS_FREE,
+    BEDS_HOURS_TO_FULL,
+    BEDS_LEVEL,
+    BEDS_OCCUPANCY,
     BEDS_OCCUPIED,
     BEDS_STAFFED,
+    BEDS_STALE,
+    BEDS_THRESHOLD,
     CONSUMER_LAG,
+    DISTRICT_POPULATION,
     EVENT_RATE,
     EVENTS_CONSUMED,
     INCIDENTS_OPEN,
 )
+from vigil.capacity.census import figure
 from vigil.core.contracts import Source
 from vigil.dispatch import incidents
 from vigil.dispatch.fleet import UnitStatus
@@ -24,6 +34,16 @@ if TYPE_CHECKING:
     from streams.runtime import Pipeline
 
 GAUGE_INTERVAL_S = 1.0
+WARD_GAUGES = (
+    BEDS_OCCUPIED,
+    BEDS_STAFFED,
+    BEDS_FREE,
+    BEDS_OCCUPANCY,
+    BEDS_AGE,
+    BEDS_STALE,
+    BEDS_LEVEL,
+    BEDS_HOURS_TO_FULL,
+)
 RATE_WINDOW_S = 5.0
 
 
@@ -37,6 +57,14 @@ def register(pipe: Pipeline) -> None:
         pipe.topics.intervals.name,
         pipe.topics.fever_calls.name,
     }
+    stale_after_s = pipe.settings.beds_stale_after_s
+    settings = pipe.settings
+    # the configured lines and the residents per district: panels draw occupancy against the lines and beds
+    # per 1,000 residents from these (every worker exports the same values)
+    BEDS_THRESHOLD.labels("warning").set(settings.beds_warning_at)
+    BEDS_THRESHOLD.labels("critical").set(settings.beds_critical_at)
+    for d in pipe.city.districts:
+        DISTRICT_POPULATION.labels(d.id).set(d.population)
     last_counts: dict[str, float] = {}
     last_time: list[float] = [time.monotonic()]
 
@@ -53,12 +81,29 @@ def register(pipe: Pipeline) -> None:
                 AMBULANCES.labels(district, status.value).set(by_status[(district, status.value)])
             AMBULANCES_AVAILABLE.labels(district).set(by_status[(district, UnitStatus.AVAILABLE.value)])
 
-        BEDS_OCCUPIED.clear()  # wards whose partition moved to another worker are that worker's to report
-        BEDS_STAFFED.clear()
+        ward_gauges()
+
+    def ward_gauges() -> None:
+        """This worker's wards (their partitions' owner reports them), aged on the city view's clock."""
+        view = pipe.city_view
+        now = view.clock.now(time.time()) if view is not None else None
+        for gauge in WARD_GAUGES:  # wards whose partition moved to another worker are that worker's to report
+            gauge.clear()
         for st in pipe.tables["wards"].values():
-            if st:
-                BEDS_OCCUPIED.labels(st["hospital"], st["ward"]).set(st["occupied"])
-                BEDS_STAFFED.labels(st["hospital"], st["ward"]).set(st["total"])
+            if not st:
+                continue
+            f = figure(st, pipe.city, now or datetime.fromisoformat(st["time"]), stale_after_s)
+            labels = (f.hospital, f.ward, f.district)
+            BEDS_OCCUPIED.labels(*labels).set(f.occupied)
+            BEDS_STAFFED.labels(*labels).set(f.total)
+            BEDS_FREE.labels(*labels).set(f.free)
+            if f.occupancy is not None:
+                BEDS_OCCUPANCY.labels(*labels).set(f.occupancy)
+            BEDS_AGE.labels(*labels).set(f.age_s)
+            BEDS_STALE.labels(*labels).set(int(f.stale))
+            BEDS_LEVEL.labels(*labels).set(int(f.level))
+            if f.hours_to_full is not None:
+                BEDS_HOURS_TO_FULL.labels(*labels).set(f.hours_to_full)
 
     exported: set[tuple[str, str]] = set()
 

@@ -23,6 +23,7 @@ from vigil.core.settings import Settings
 
 if TYPE_CHECKING:
     from streams.alert_publisher import AlertPublisher
+    from streams.city_view import CityView
     from streams.deadletter import DeadLetterSink
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ class Pipeline:
     watermarks: dict[str, float] = field(default_factory=dict)
     deadletters: DeadLetterSink | None = None
     alerts: AlertPublisher | None = None
+    city_view: CityView | None = None
 
     def topic(self, spec: TopicSpec) -> faust.TopicT:
         if spec.name not in self.handles:

@@ -2,8 +2,8 @@
 
 Admissions (Poisson, busiest in the afternoon and evening) and discharges (binomial on occupied beds,
 bunched in the late morning) balance at the ward's target occupancy, with a gentle pull back towards it.
-Extra beds (加床) let occupancy pass the staffed total now and then, up to ``OVERFLOW_CAP``. Each ward
-draws from its own RNG.
+Extra beds (加床) let occupancy pass the ward's usual beds now and then, up to ``OVERFLOW_CAP``; a snapshot
+then counts the extra beds in its total, as the contract asks. Each ward draws from its own RNG.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def snapshots(
                 snapshot_id=ident(w.hospital, w.ward.value, stamp),
                 hospital=w.hospital,
                 ward=w.ward,
-                total=w.total,
+                total=max(w.total, occupied),  # extra beds opened are staffed beds
                 occupied=occupied,
                 time=t,
             )

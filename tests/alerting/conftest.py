@@ -16,6 +16,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,13 +41,63 @@ SCRAPE_INTERVAL = "1s"  # the test Prometheus' scrape and evaluation interval
 # What the stand-in worker serves: metric -> [(labels, value)], for EVERY metric of streams/metrics.py (the
 # names and label names come from the metric objects, never typed here). Chosen so that exactly these alerts
 # are active (see EXPECTED_ALERTS):
-# - NoAmbulanceAvailableInDistrict{beiyuan}, ICUOccupancyHigh{people1} and SentinelReportMissing{thc-liuji}
-#   pending (their `for:` is minutes);
+# - NoAmbulanceAvailableInDistrict{beiyuan} and SentinelReportMissing{thc-liuji} pending (their `for:` is
+#   minutes);
 # - VigilDeadLettersRising{beds, not_json}, SentinelAberration{thc-beiyuan},
 #   OutbreakSignalEscalated{beiyuan} and ResponseTargetBreached{beiyuan} firing (no `for:`; the first is a
 #   counter series new to Prometheus).
+# A full ICU raises no Prometheus alert: ward and district occupancy, projected-full and stale-figure alerts
+# are raised by the worker itself (with hysteresis) and reach Alertmanager through the relay.
 # Counters at 0 stand for series whose last increase is older than the alerts' 10-minute window (a fresh
 # Prometheus has no older samples), so they are present for the dashboards but raise no alert.
+
+
+@dataclass(frozen=True)
+class StandInWard:
+    """One hospital ward as a worker would export it (streams/metrics.py WARD_LABELS and beds gauges)."""
+
+    hospital: str
+    ward: str
+    district: str
+    staffed: int
+    occupied: int
+    age_s: float
+    stale: bool
+    level: int  # after hysteresis: 0 normal, 1 warning, 2 critical
+    hours_to_full: float | None  # None: flat or emptying, no series
+
+
+# people1 (城关) and tcm (西城) report; people2 (东城) stopped reporting 3.2 h ago, so both its wards are
+# stale: the capacity cockpit must leave out its 5 free ICU and 8 free isolation beds and its 2 h to full
+# (sooner than any fresh ward, so a panel that kept stale wards would show it first). people1's ICU at
+# 58/60 is critical and projected full in 3.5 h.
+WARDS = (
+    StandInWard("people1", "icu", "chengguan", 60, 58, 600, False, 2, 3.5),
+    StandInWard("people1", "general", "chengguan", 900, 700, 600, False, 0, None),
+    StandInWard("people1", "emergency", "chengguan", 80, 61, 600, False, 0, 9.0),
+    StandInWard("people1", "paediatric", "chengguan", 120, 90, 600, False, 0, None),
+    StandInWard("tcm", "icu", "xicheng", 20, 10, 1200, False, 0, None),
+    StandInWard("tcm", "isolation", "xicheng", 12, 3, 1200, False, 0, 30.0),
+    StandInWard("people2", "icu", "dongcheng", 30, 25, 11520, True, 1, 2.0),
+    StandInWard("people2", "isolation", "dongcheng", 20, 12, 11520, True, 0, None),
+)
+WARD_VALUES: dict[Gauge, Callable[[StandInWard], float]] = {
+    m.BEDS_STAFFED: lambda w: w.staffed,
+    m.BEDS_OCCUPIED: lambda w: w.occupied,
+    m.BEDS_FREE: lambda w: w.staffed - w.occupied,
+    m.BEDS_OCCUPANCY: lambda w: w.occupied / w.staffed,
+    m.BEDS_AGE: lambda w: w.age_s,
+    m.BEDS_STALE: lambda w: int(w.stale),
+    m.BEDS_LEVEL: lambda w: w.level,
+}
+# Residents of the districts with reporting hospitals, and one without any beds (as in the city file)
+POPULATION = {"chengguan": 120_000, "dongcheng": 95_000, "xicheng": 85_000, "beiyuan": 38_000}
+
+
+def ward_labels(ward: StandInWard) -> dict[str, str]:
+    return {"hospital": ward.hospital, "ward": ward.ward, "district": ward.district}
+
+
 CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
     m.AMBULANCES_AVAILABLE: [
         ({"district": "beiyuan"}, 0),
@@ -61,22 +112,11 @@ CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
         ({"district": "dongcheng", "status": "available"}, 2),
     ],
     m.INCIDENTS_OPEN: [({}, 7)],
-    m.BEDS_OCCUPIED: [
-        ({"hospital": "people1", "ward": "icu"}, 58),
-        ({"hospital": "people1", "ward": "general"}, 700),
-        ({"hospital": "people1", "ward": "emergency"}, 61),
-        ({"hospital": "people1", "ward": "paediatric"}, 90),
-        ({"hospital": "tcm", "ward": "icu"}, 10),
-        ({"hospital": "tcm", "ward": "isolation"}, 3),
-    ],
-    m.BEDS_STAFFED: [
-        ({"hospital": "people1", "ward": "icu"}, 60),
-        ({"hospital": "people1", "ward": "general"}, 900),
-        ({"hospital": "people1", "ward": "emergency"}, 80),
-        ({"hospital": "people1", "ward": "paediatric"}, 120),
-        ({"hospital": "tcm", "ward": "icu"}, 20),
-        ({"hospital": "tcm", "ward": "isolation"}, 12),
-    ],
+    # beds: see WARDS; every ward metric is derived from that one table
+    **{metric: [(ward_labels(w), value(w)) for w in WARDS] for metric, value in WARD_VALUES.items()},
+    m.BEDS_HOURS_TO_FULL: [(ward_labels(w), w.hours_to_full) for w in WARDS if w.hours_to_full is not None],
+    m.BEDS_THRESHOLD: [({"level": "warning"}, 0.85), ({"level": "critical"}, 0.95)],
+    m.DISTRICT_POPULATION: [({"district": d}, p) for d, p in POPULATION.items()],
     m.CONSUMER_LAG: [
         ({"topic": "vigil.dispatch", "partition": "0"}, 12),
         ({"topic": "vigil.dispatch", "partition": "1"}, 30),
@@ -160,7 +200,6 @@ DEFAULT_LABELS = {
 }
 EXPECTED_ALERTS = {
     "NoAmbulanceAvailableInDistrict",
-    "ICUOccupancyHigh",
     "SentinelAberration",
     "OutbreakSignalEscalated",
     "SentinelReportMissing",

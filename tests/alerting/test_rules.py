@@ -160,7 +160,11 @@ def test_amtool_checks_the_alertmanager_config() -> None:
             ["alertname=NoAmbulanceAvailableInDistrict", "team=dispatch", "district=beiyuan"],
             "dispatch-supervisors",
         ),
-        (["alertname=ICUOccupancyHigh", "team=capacity", "hospital=people1"], "capacity-coordinators"),
+        # raised by the worker (vigil/capacity/alerts.py), relayed to Alertmanager
+        (
+            ["alertname=WardOccupancyHigh", "team=capacity", "hospital=people1", "ward=icu"],
+            "capacity-coordinators",
+        ),
         (["alertname=SentinelAberration", "team=epidemiology", "district=beiyuan"], "epidemiologists"),
         (["alertname=VigilWorkerDown", "team=platform"], "platform-oncall"),
         (["alertname=Unlabelled"], "platform-oncall"),

@@ -178,6 +178,12 @@ class AlertBook:
         """Make the alerts whose ``label`` is ``value`` (e.g. one incident's) match ``holding`` at ``at``."""
         return self._reconcile(holding, at, lambda labels: labels.get(label) == value)
 
+    def reconcile_match(
+        self, match: Mapping[str, str], holding: list[Condition], at: datetime
+    ) -> list[AlertRecord]:
+        """Make the alerts whose labels include all of ``match`` (one hospital's ward) match ``holding``."""
+        return self._reconcile(holding, at, lambda labels: all(labels.get(k) == v for k, v in match.items()))
+
     def reconcile_all(self, holding: list[Condition], at: datetime) -> list[AlertRecord]:
         """Make every alert of this book match ``holding`` at ``at``."""
         return self._reconcile(holding, at, lambda labels: True)

@@ -31,6 +31,18 @@ class DistrictType(enum.StrEnum):
     RURAL = "rural"
 
 
+class DistanceClass(enum.StrEnum):
+    """How far a hospital is from a patient's district, coarsely: the city model has districts, not roads.
+
+    Enough to rank hospitals (``vigil.capacity.suggest``): the urban districts are one built-up area, a
+    township's listed neighbours share a road, everything else is a drive across the county.
+    """
+
+    LOCAL = "local"  # the same district
+    NEAR = "near"  # a listed neighbour, or urban to urban
+    FAR = "far"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,6 +53,9 @@ class District(_Model):
     name_en: str
     type: DistrictType
     population: int = Field(gt=0)
+    neighbours: list[Ident] = Field(
+        default_factory=list, description="districts a short drive away (either direction is enough)"
+    )
 
 
 class Station(_Model):
@@ -110,6 +125,12 @@ class City(_Model):
         for i, amb in enumerate(self.ambulances):
             if amb.station not in stations:
                 raise ValueError(f"ambulances[{i}].station: unknown station {amb.station!r}")
+        for i, d in enumerate(self.districts):
+            for n in d.neighbours:
+                if n == d.id:
+                    raise ValueError(f"districts[{i}].neighbours: {n!r} is the district itself")
+                if n not in districts:
+                    raise ValueError(f"districts[{i}].neighbours: unknown district {n!r}")
         return self
 
     # -- derived views (cached: the model is frozen) ---------------------------------------------------
@@ -122,9 +143,33 @@ class City(_Model):
         return {s.id: s for s in self.stations}
 
     @cached_property
+    def hospital_by_id(self) -> dict[str, Hospital]:
+        return {h.id: h for h in self.hospitals}
+
+    @cached_property
     def unit_district(self) -> dict[str, str]:
         """Home district of every ambulance."""
         return {a.id: self.station_by_id[a.station].district for a in self.ambulances}
+
+    @cached_property
+    def _neighbour_pairs(self) -> frozenset[frozenset[str]]:
+        return frozenset(frozenset((d.id, n)) for d in self.districts for n in d.neighbours)
+
+    def distance_class(self, from_district: str, to_district: str) -> DistanceClass:
+        """How far ``to_district`` is from ``from_district``: the same district is LOCAL; a listed
+        neighbour (listed on either side) or urban to urban is NEAR; anything else, or a district the city
+        does not know, is FAR (an unknown place is not assumed to be close)."""
+        districts = self.district_by_id
+        if from_district not in districts or to_district not in districts:
+            return DistanceClass.FAR
+        if from_district == to_district:
+            return DistanceClass.LOCAL
+        if frozenset((from_district, to_district)) in self._neighbour_pairs:
+            return DistanceClass.NEAR
+        urban = DistrictType.URBAN
+        if districts[from_district].type is urban and districts[to_district].type is urban:
+            return DistanceClass.NEAR
+        return DistanceClass.FAR
 
     @property
     def population(self) -> int:

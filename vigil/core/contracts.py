@@ -214,7 +214,10 @@ class SentinelReport(_Event):
 
 
 class BedSnapshot(_Event):
-    """Occupancy of one ward type in one hospital at one moment. ``occupied`` may exceed ``total`` (加床)."""
+    """Occupancy of one ward type in one hospital at one moment.
+
+    ``total`` counts the beds staffed now, extra beds (加床) included, so ``occupied`` never exceeds it: a
+    snapshot saying otherwise is wrong at the source (free beds would be negative) and is dead-lettered."""
 
     source: Literal[Source.BEDS] = Source.BEDS
     snapshot_id: Ident
@@ -223,6 +226,14 @@ class BedSnapshot(_Event):
     total: int = Field(ge=0)
     occupied: int = Field(ge=0)
     time: AwareDatetime
+
+    @model_validator(mode="after")
+    def _occupied_within_total(self) -> BedSnapshot:
+        if self.occupied > self.total:
+            raise ValueError(
+                f"occupied: {self.occupied} is more than total {self.total}; count extra beds (加床) in total"
+            )
+        return self
 
     @property
     def event_id(self) -> str:
@@ -341,6 +352,7 @@ TABLES: dict[str, str] = {
     "units": "fleet",
     "district-alerts": "fleet",
     "wards": "beds",
+    "capacity-alerts": "beds",
     "sites": "sentinel",
     "surveillance": "sentinel",
     "interval-windows": "intervals",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,7 +22,7 @@ from pydantic_settings import (
 )
 
 from vigil.core.alerts import POLICY_ALERTS
-from vigil.core.contracts import GIB, UNLIMITED, Method, Priority, Severity, app_id
+from vigil.core.contracts import GIB, UNLIMITED, Method, Priority, Severity, Ward, app_id
 from vigil.core.errors import VigilError, describe
 
 SETTINGS_FILE_ENV = "VIGIL_SETTINGS_FILE"
@@ -207,6 +208,45 @@ class Settings(BaseSettings):
         description="Alerts and the overdue gauge list the missing days within this many days of the newest.",
     )
 
+    # -- capacity (beds) ------------------------------------------------------------------------------------
+    beds_warning_at: float = Field(
+        default=0.85,
+        gt=0,
+        le=1.5,
+        description="Ward/district occupancy that raises a warning (share of staffed).",
+    )
+    beds_warning_clear_below: float = Field(
+        default=0.80, gt=0, le=1.5, description="A warning clears only below this occupancy (hysteresis)."
+    )
+    beds_critical_at: float = Field(
+        default=0.95, gt=0, le=1.5, description="Ward/district occupancy that raises a critical alert."
+    )
+    beds_critical_clear_below: float = Field(
+        default=0.90, gt=0, le=1.5, description="A critical alert steps down only below this occupancy."
+    )
+    beds_stale_after_s: float = Field(
+        default=7200,
+        gt=0,
+        description="A hospital with no snapshot for this long (2 h) is stale: flagged in /beds, the metrics "
+        "and the dashboard, and alerted.",
+    )
+    beds_full_horizon_h: float = Field(
+        default=6.0, gt=0, le=168, description="Alert when ICU or isolation is projected full within this."
+    )
+    beds_trend_window_h: float = Field(
+        default=6.0, gt=0, le=72, description="Snapshots of the last this many hours feed the trend (slope)."
+    )
+    beds_projected_wards: list[Ward] = Field(
+        default_factory=lambda: [Ward.ICU, Ward.ISOLATION],
+        description="Ward types with a projected-full alert.",
+    )
+    beds_max_ahead_s: float = Field(
+        default=3600,
+        gt=0,
+        description="A snapshot timed more than this after the worker's wall clock is dead-lettered (a wrong "
+        "hospital clock, or local time sent as UTC); simulations run ahead of the clock raise it.",
+    )
+
     # -- local observability (demo) -----------------------------------------------------------------------
     prometheus_port: int = Field(default=9090, ge=1024, le=65535, description="Local Prometheus (demo).")
     alertmanager_port: int = Field(default=9093, ge=1024, le=65535, description="Local Alertmanager (demo).")
@@ -309,6 +349,24 @@ class Settings(BaseSettings):
         for item in value:
             parse_period(item)
         return value
+
+    @model_validator(mode="after")
+    def _bands_in_order(self) -> Settings:
+        """Each alert clears below where it is raised, and warning comes before critical."""
+        order = [
+            ("beds_warning_clear_below", self.beds_warning_clear_below),
+            ("beds_warning_at", self.beds_warning_at),
+            ("beds_critical_at", self.beds_critical_at),
+        ]
+        for (low_name, low), (high_name, high) in pairwise(order):
+            if not low < high:
+                raise ValueError(f"{low_name} ({low:g}) must be below {high_name} ({high:g})")
+        if not self.beds_critical_clear_below < self.beds_critical_at:
+            raise ValueError(
+                f"beds_critical_clear_below ({self.beds_critical_clear_below:g}) must be below "
+                f"beds_critical_at ({self.beds_critical_at:g})"
+            )
+        return self
 
     @property
     def uses_local_broker(self) -> bool:

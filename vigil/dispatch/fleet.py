@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from vigil.core.contracts import DispatchEvent, EventType
 
@@ -46,6 +46,10 @@ class UnitState(TypedDict):
     status: str
     since: str
     event_id: str
+    # at a hospital: which one, and since when the unit has waited to hand its patient over (absent once
+    # handed over): the hospital's current offload delay, which the capacity room weighs
+    hospital: NotRequired[str]
+    waiting_since: NotRequired[str]
 
 
 def apply(
@@ -71,13 +75,18 @@ def apply(
         if event.event_type in (EventType.UNIT_AVAILABLE, EventType.UNIT_OUT_OF_SERVICE)
         else (state["district"] if state is not None else event.district)
     )
-    return UnitState(
+    updated = UnitState(
         unit=event.unit,
         district=district,
         status=status.value,
         since=event.event_time.isoformat(),
         event_id=event.event_id,
-    ), Update.APPLIED
+    )
+    if event.hospital is not None and status is UnitStatus.AT_HOSPITAL:
+        updated["hospital"] = event.hospital
+        if event.event_type is EventType.AT_HOSPITAL:
+            updated["waiting_since"] = event.event_time.isoformat()
+    return updated, Update.APPLIED
 
 
 def _initial(event: DispatchEvent, home_district: str | None) -> UnitState:

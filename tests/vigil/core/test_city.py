@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vigil.core.city import CityError, DistrictType, load_city
+from vigil.core.city import CityError, DistanceClass, DistrictType, load_city
 
 
 def test_default_city_is_the_county_level_city_of_the_design_notes() -> None:
@@ -59,3 +59,54 @@ def test_missing_and_malformed_city_files(tmp_path: Path) -> None:
     bad.write_text("districts: [unclosed")
     with pytest.raises(CityError, match="not valid YAML"):
         load_city(bad)
+
+
+def test_distance_class_in_the_default_city() -> None:
+    city = load_city()
+    assert city.distance_class("beiyuan", "beiyuan") is DistanceClass.LOCAL
+    assert city.distance_class("chengguan", "xicheng") is DistanceClass.NEAR  # urban to urban
+    assert city.distance_class("xicheng", "chengguan") is DistanceClass.NEAR
+    assert city.distance_class("beiyuan", "chengguan") is DistanceClass.FAR  # township to town centre
+    assert city.distance_class("chengguan", "beiyuan") is DistanceClass.FAR
+    assert city.distance_class("beiyuan", "gaotai") is DistanceClass.FAR
+    assert city.distance_class("atlantis", "atlantis") is DistanceClass.FAR  # unknown: not assumed close
+    assert city.distance_class("beiyuan", "atlantis") is DistanceClass.FAR
+
+
+def _set_neighbours(district: str, neighbours: list[str]) -> object:
+    def mutate(data: dict[str, list[dict[str, object]]]) -> None:
+        next(d for d in data["districts"] if d["id"] == district)["neighbours"] = neighbours
+
+    return mutate
+
+
+def test_listed_neighbours_are_near_in_both_directions(tmp_path: Path) -> None:
+    city = load_city(_write(tmp_path, _set_neighbours("beiyuan", ["gaotai", "chengguan"])))
+    assert city.district_by_id["beiyuan"].neighbours == ["gaotai", "chengguan"]
+    for a, b in [("beiyuan", "gaotai"), ("beiyuan", "chengguan")]:
+        assert city.distance_class(a, b) is DistanceClass.NEAR, (a, b)
+        assert city.distance_class(b, a) is DistanceClass.NEAR, (b, a)  # listed on one side only
+    assert city.distance_class("gaotai", "chengguan") is DistanceClass.FAR  # a neighbour's neighbour is not
+    assert city.distance_class("beiyuan", "beiyuan") is DistanceClass.LOCAL
+    assert load_city().district_by_id["nanqiao"].neighbours == []  # optional
+
+
+@pytest.mark.parametrize(
+    ("neighbours", "expected"),
+    [
+        (["beiyuan"], "districts[3].neighbours: 'beiyuan' is the district itself"),
+        (["gaotai", "atlantis"], "districts[3].neighbours: unknown district 'atlantis'"),
+        (["Not An Id"], "districts[3].neighbours[0]"),
+    ],
+)
+def test_bad_neighbours_name_the_district(tmp_path: Path, neighbours: list[str], expected: str) -> None:
+    path = _write(tmp_path, _set_neighbours("beiyuan", neighbours))
+    with pytest.raises(CityError) as info:
+        load_city(path)
+    assert expected in str(info.value)
+
+
+def test_hospital_by_id() -> None:
+    city = load_city()
+    assert city.hospital_by_id["people1"].district == "chengguan"
+    assert len(city.hospital_by_id) == len(city.hospitals)

@@ -129,17 +129,22 @@ def test_sentinel_counts_must_nest() -> None:
     assert err.field == "total_visits" and "greater than or equal to 0" in err.detail
 
 
-def test_bed_overflow_is_allowed_but_negative_is_not() -> None:
+def test_a_bed_snapshot_counts_extra_beds_in_its_total() -> None:
     base = {
         "source": "beds",
         "snapshot_id": "s1",
         "hospital": "people1",
         "ward": "icu",
-        "total": 60,
+        "total": 63,
         "occupied": 63,
         "time": "2026-11-23T08:00:00+08:00",
     }
     assert isinstance(decode(orjson.dumps(base), Source.BEDS), BedSnapshot)
+    over = rejected(orjson.dumps({**base, "total": 60}), Source.BEDS)
+    assert (over.reason, over.field) == ("invalid_value", "occupied")
+    assert "more than total 60" in over.detail
+    assert rejected(orjson.dumps({**base, "occupied": -1}), Source.BEDS).field == "occupied"
+    assert rejected(orjson.dumps({**base, "total": -1, "occupied": 0}), Source.BEDS).field == "total"
     assert rejected(orjson.dumps({**base, "ward": "cafeteria"}), Source.BEDS).field == "ward"
 
 

@@ -71,3 +71,20 @@ def test_each_event_says_what_it_did_to_the_status() -> None:
     assert apply(state, SEQ[1], "beiyuan") == (held, Update.LATE)  # notified at 5 min: older than held
     contact = ev(9, EventType.PATIENT_CONTACT, 50)
     assert apply(state, contact, "beiyuan")[1] is Update.APPLIED  # newer: the unit is busy on scene again
+
+
+def test_a_unit_at_hospital_waits_until_handover() -> None:
+    arrived = fold(SEQ[:3])
+    assert (arrived["status"], arrived.get("hospital"), arrived.get("waiting_since")) == (
+        UnitStatus.AT_HOSPITAL,
+        "people1",
+        (T0 + timedelta(minutes=40)).isoformat(),
+    )
+    handed = fold([*SEQ[:3], ev(4, EventType.HANDOVER, 55)])
+    assert (handed["status"], handed.get("hospital"), handed.get("waiting_since")) == (
+        UnitStatus.AT_HOSPITAL,
+        "people1",
+        None,
+    )
+    cleared = fold([*SEQ[:3], ev(4, EventType.HANDOVER, 55), ev(5, EventType.CLEARED, 70)])
+    assert "hospital" not in cleared and "waiting_since" not in cleared
