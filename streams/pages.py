@@ -93,10 +93,12 @@ def register(pipe: Pipeline) -> None:
             query = parse_query(params, districts, hospitals)
         except BadQuery as err:
             return status(web, 400, str(err))
-        if query.ward is None or query.district is None:
-            return status(
-                web, 400, f"ward and district: both required, e.g. ?ward=icu&district={min(districts)}"
-            )
+        for name, given in (("ward", query.ward), ("district", query.district)):
+            if given is None:
+                example = f"?ward=icu&district={min(districts)}"
+                return status(
+                    web, 400, f"{name}: required; ask for a ward type in a district, e.g. {example}"
+                )
         got = current()
         if isinstance(got, str):
             return status(web, 503, got)
