@@ -50,6 +50,9 @@ def test_demo_runs_the_bad_night_to_the_receivers_and_stops_cleanly(kafka: str, 
             ("epidemiologists", "SentinelAberration"),
             ("epidemiologists", "OutbreakSignalEscalated"),
             ("dispatch-supervisors", "LevelZeroDistrict"),
+            # the trauma hospital's ICU, filling for hours before the night: projected full, then critical
+            ("capacity-coordinators", "WardProjectedFull"),
+            ("capacity-coordinators", "WardOccupancyHigh"),
         }
         if run == "first":  # two minutes of live city: every alert the worker raises, and compliance
             expected |= {

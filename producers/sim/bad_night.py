@@ -4,7 +4,8 @@ minutes of a run so every alert the worker raises is seen on its way to a person
 - a mass-casualty incident in the most populous urban district (calls bunch in the first minutes; its
   ambulances and then its neighbours' run out: stalled calls, level zero, slow responses);
 - the emergency department that takes that district's trauma patients cannot offload ambulances;
-- that hospital's ICU fills up;
+- that hospital's ICU has been filling for hours (the last hours of bed snapshots are sent first too, so the
+  trend is there at once: projected full, then over the critical line);
 - an influenza outbreak at two sentinel sites of one district, running for days before tonight: the sentinel
   history is sent first, so the detectors have a baseline and the outbreak is already visible.
 
@@ -22,12 +23,14 @@ from vigil.core.city import City, DistrictType
 from vigil.core.contracts import Complaint, Ward
 
 HISTORY = timedelta(days=35)  # sentinel reports sent before the night: the EWMA baseline is 28 days
+BED_HISTORY = timedelta(hours=6)  # bed snapshots sent before the night: the trend window (6 h)
 
 
 @dataclass(frozen=True)
 class BadNight:
     surges: tuple[Surge, ...]
     history_from: datetime  # sentinel reports from here up to the start are sent at once, before the night
+    beds_from: datetime  # and bed snapshots from here
     mci_district: str
     outbreak_sites: tuple[str, ...]
     hospital: str
@@ -57,9 +60,11 @@ def bad_night(city: City, start: datetime) -> BadNight:
     ]
     hospital = next(h for h in city.hospitals if h.id == trauma)
     if hospital.wards.get(Ward.ICU, 0) > 0:
-        filling = WardFilling(trauma, Ward.ICU.value, start - timedelta(hours=1), timedelta(hours=1), 0.98)
+        # about 2 beds an hour on a 60-bed ICU, from its usual 85 %: projected full from the history, critical
+        # within the hour
+        filling = WardFilling(trauma, Ward.ICU.value, start - timedelta(hours=4), timedelta(hours=4), 0.98)
         surges.append(filling)
-    return BadNight(tuple(surges), start - HISTORY, mci, outbreak_sites, trauma)
+    return BadNight(tuple(surges), start - HISTORY, start - BED_HISTORY, mci, outbreak_sites, trauma)
 
 
 def _trauma_hospital(city: City, district: str) -> str:

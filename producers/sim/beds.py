@@ -21,19 +21,21 @@ from vigil.core.city import City
 from vigil.core.contracts import BedSnapshot, Ward
 from vigil.core.random_draws import binomial, derived_rng, poisson
 
+# Usual occupancy per ward type on an ordinary day: below the capacity warning line (85 %, settings), so an
+# ordinary day pages nobody and a filling ward stands out.
 TARGET = {
     Ward.GENERAL: 0.80,
-    Ward.ICU: 0.85,
+    Ward.ICU: 0.75,
     Ward.ISOLATION: 0.40,
     Ward.PAEDIATRIC: 0.70,
-    Ward.EMERGENCY: 0.75,
+    Ward.EMERGENCY: 0.65,
 }
 HOURLY_TURNOVER = {  # admissions per bed per hour = target occupancy / mean stay in hours
     Ward.GENERAL: 0.80 / (7 * 24),
-    Ward.ICU: 0.85 / (9 * 24),
+    Ward.ICU: 0.75 / (9 * 24),
     Ward.ISOLATION: 0.40 / (4 * 24),
     Ward.PAEDIATRIC: 0.70 / (4 * 24),
-    Ward.EMERGENCY: 0.75 / 24,  # observation beds: about a day
+    Ward.EMERGENCY: 0.65 / 24,  # observation beds: about a day
 }
 PULL = 0.03  # share of the gap to the target closed per hour, on top of the random walk
 OVERFLOW_CAP = 1.05

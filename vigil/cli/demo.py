@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -155,6 +156,15 @@ async def reset_namespace(settings: Settings) -> list[str]:
     return gone
 
 
+def ahead_allowed(speed: float, duration: float | None) -> float:
+    """How far ahead of the wall clock the demo's event time can get (plus an hour's margin): it starts
+    within a day before now and runs at ``speed``; ten years when it runs unbounded or at full speed."""
+    limit = 10 * 365 * 86400.0
+    if duration is None or math.isinf(speed):
+        return limit
+    return min(limit, speed * duration + 3600)
+
+
 def demo_start(now: datetime, tz: ZoneInfo) -> datetime:
     """Event time the demo starts from: 07:50 local this morning (or yesterday's, before 07:50).
 
@@ -170,6 +180,7 @@ def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bo
     from producers.run import send_events
     from producers.sim import simulate
     from producers.sim.bad_night import bad_night
+    from producers.sim.beds import snapshots
     from producers.sim.sentinel import reports
 
     broker = LocalBroker.from_settings(settings, log=lambda m: print(m, flush=True))
@@ -202,6 +213,9 @@ def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bo
             "VIGIL_WORKER_PORT": str(settings.worker_port),
             "VIGIL_KAFKA_BOOTSTRAP": settings.bootstrap_servers,
             "VIGIL_STATE_DIR": str(settings.state_dir),
+            # the simulation runs ahead of the wall clock at `speed`: its bed snapshots are not from a
+            # hospital with a wrong clock
+            "VIGIL_BEDS_MAX_AHEAD_S": f"{ahead_allowed(speed, duration):.0f}",
         }
         worker = ManagedProcess(
             "worker",
@@ -304,6 +318,11 @@ def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bo
                 sent = await send_events(settings, history, float("inf"), stop, quiet=True)
                 days = (start - night.history_from).days
                 print(f"sent {sum(sent.values()):,} sentinel reports of the last {days} days", flush=True)
+                # and the last hours of bed snapshots: the trend of a filling ward is there from the start
+                beds = snapshots(city, night.beds_from, start, settings.seed, surges)
+                sent = await send_events(settings, beds, float("inf"), stop, quiet=True)
+                hours = (start - night.beds_from) / timedelta(hours=1)
+                print(f"sent {sum(sent.values()):,} bed snapshots of the last {hours:g} hours", flush=True)
             events = simulate(city, start, None, settings.seed, surge=surges)
             producer = asyncio.create_task(send_events(settings, events, speed, stop, quiet=True))
             reporter = asyncio.create_task(summaries())
