@@ -20,10 +20,12 @@ from dashboards.names import with_names
 from dashboards.panels import (
     DATASOURCE,
     OCCUPANCY_STEPS,
+    STALE,
     Steps,
     bars,
     base,
     big_number,
+    fresh,
     instant,
     matrix,
     row,
@@ -44,12 +46,6 @@ HOURS_TO_FULL_STEPS = ((None, "red"), (6, "orange"), (24, "green"))
 # 每千人口床位 target (national planning norm for 2025): at or above it the district is green
 BEDS_PER_1000_TARGET = 5.5
 BEDS_PER_1000_STEPS = ((None, "orange"), (BEDS_PER_1000_TARGET, "green"))
-STALE = "(vigil_beds_stale == 1)"
-
-
-def fresh(series: str) -> str:
-    """``series`` (a ward metric) without the wards whose figure is stale."""
-    return f"{series} unless on (hospital, ward) {STALE}"
 
 
 def free_beds(ward: str) -> str:

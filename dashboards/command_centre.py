@@ -5,14 +5,18 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard
 
 from dashboards.names import with_names
-from dashboards.panels import OCCUPANCY_STEPS, bars, base, big_number, matrix, row, trend
+from dashboards.panels import OCCUPANCY_STEPS, bars, base, big_number, fresh, matrix, row, trend
 
 UID = "vigil-command-centre"
+ICU_OCCUPIED = 'vigil_beds_occupied{ward="icu"}'
+ICU_STAFFED = 'vigil_beds_staffed{ward="icu"}'
+ICU_FREE = 'vigil_beds_free{ward="icu"}'
 TITLE = "急救指挥中心总览 / Command Centre Overview"
 
 AVAILABLE_BY_DISTRICT = with_names("sum by (district) (vigil_ambulances_available)", "district")
 OCCUPANCY_BY_HOSPITAL_WARD = with_names(
-    "sum by (hospital, ward) (vigil_beds_occupied) / sum by (hospital, ward) (vigil_beds_staffed > 0)",
+    f"sum by (hospital, ward) ({fresh('vigil_beds_occupied')})"
+    f" / sum by (hospital, ward) ({fresh('vigil_beds_staffed')} > 0)",
     "hospital",
 )
 
@@ -55,7 +59,7 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             big_number(
                 "床位使用率 / Bed occupancy",
-                "sum(vigil_beds_occupied) / sum(vigil_beds_staffed)",
+                f"sum({fresh('vigil_beds_occupied')}) / sum({fresh('vigil_beds_staffed')})",
                 unit="percentunit",
                 steps=OCCUPANCY_STEPS,
             )
@@ -63,7 +67,7 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             big_number(
                 "ICU 使用率 / ICU occupancy",
-                'sum(vigil_beds_occupied{ward="icu"}) / sum(vigil_beds_staffed{ward="icu"})',
+                f"sum({fresh(ICU_OCCUPIED)}) / sum({fresh(ICU_STAFFED)})",
                 unit="percentunit",
                 steps=OCCUPANCY_STEPS,
             )
@@ -102,16 +106,16 @@ def build() -> dashboard.Dashboard:
                 rows="name_zh",
                 columns="ward",
                 width=16,
-                description="最新床位快照；超过 100% 表示加床。"
-                " / Latest bed snapshots; above 100% means extra beds (加床).",
+                description="最新床位快照（加床计入床位数）；数据过期的病区不显示，见床位容量子驾驶舱。"
+                " / Latest bed snapshots (extra beds count as staffed); stale wards are left out, see the "
+                "capacity cockpit.",
             )
         )
         .with_panel(
             bars(
                 "ICU 空床 / Free ICU beds",
                 with_names(
-                    'sum by (hospital) (vigil_beds_staffed{ward="icu"})'
-                    ' - sum by (hospital) (vigil_beds_occupied{ward="icu"})',
+                    f"sum by (hospital) ({fresh(ICU_FREE)})",
                     "hospital",
                 ),
                 "{{name_zh}}",

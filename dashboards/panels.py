@@ -146,12 +146,21 @@ def bars(
     return panel.description(description) if description else panel
 
 
+STALE = "(vigil_beds_stale == 1)"
+
+
+def fresh(series: str) -> str:
+    """``series`` (a ward metric) without the wards whose figure is stale: a hospital that stopped reporting
+    must not keep offering the beds it had hours ago."""
+    return f"{series} unless on (hospital, ward) {STALE}"
+
+
 def ward_occupancy_by_hospital(title: str, ward: str, width: int = 12) -> bargauge.Panel:
     """One bar per hospital: occupied over total beds of one ward type (hospitals without it left out)."""
-    expr = (
-        f'sum by (hospital) (vigil_beds_occupied{{ward="{ward}"}})'
-        f' / sum by (hospital) (vigil_beds_staffed{{ward="{ward}"}} > 0)'
+    occupied, staffed = (
+        fresh(f'{metric}{{ward="{ward}"}}') for metric in ("vigil_beds_occupied", "vigil_beds_staffed")
     )
+    expr = f"sum by (hospital) ({occupied}) / sum by (hospital) ({staffed} > 0)"
     return bars(
         title,
         with_names(expr, "hospital"),
