@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bare_faust, large_city, latency, memory, raw, replay, throughput
+from benchmarks import bare_faust, beds_answer, large_city, latency, memory, raw, replay, throughput
 from benchmarks.core import BenchContext, BenchError, Row, stderr_progress
 from benchmarks.data import delete_namespaces
 from benchmarks.report import machine, machine_line, table, write_json
 from vigil.core.errors import VigilError
 from vigil.platform.admin import wait_for_broker
 
-ROW_LETTERS = "abcdefg"
+ROW_LETTERS = "abcdefgh"
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ STEPS = (
     Step("e", "e2", "a city-year of sentinel reports", replay.sentinel_year),
     Step("f", "f", "memory at 10,000 open incidents", memory.run),
     Step("g", "g", "a large city at 60x real time", large_city.run),
+    Step("h", "h", "/beds answer time with 200 hospitals", beds_answer.run),
 )
 
 

@@ -56,14 +56,17 @@ def register(pipe: Pipeline) -> None:
     districts = {d.id for d in city.districts}
     hospitals = {h.id for h in city.hospitals}
 
-    def current() -> tuple[datetime, list[WardFigure]] | str:
+    def current(query: Query) -> tuple[datetime, list[WardFigure]] | str:
+        """The figures of the wards ``query`` keeps (only those: a city has a thousand)."""
         city_view = pipe.city_view
         if city_view is None or not city_view.caught_up:
             return "the worker is still reading the bed tables; ask again in a few seconds"
         now = city_view.clock.now(time.time())
         if now is None:
             return "no bed snapshot has been received yet"
-        return now, [figure(s, city, now, stale_after_s) for s in list(city_view.wards.values())]
+        states = list(city_view.wards.values())
+        kept = (s for s in states if query.keeps_ward(s["hospital"], s["ward"], s.get("district", "")))
+        return now, [figure(s, city, now, stale_after_s) for s in kept]
 
     def status(web: Any, code: int, message: str) -> Any:
         return web.json({"error": message}, status=code)
@@ -74,7 +77,7 @@ def register(pipe: Pipeline) -> None:
             query = parse_query(request.query, districts, hospitals)
         except BadQuery as err:
             return status(web, 400, str(err))
-        got = current()
+        got = current(query)
         if isinstance(got, str):
             return status(web, 503, got)
         now, figures = got
@@ -99,7 +102,8 @@ def register(pipe: Pipeline) -> None:
                 return status(
                     web, 400, f"{name}: required; ask for a ward type in a district, e.g. {example}"
                 )
-        got = current()
+        # candidates come from the whole city: the patient's district only sets each one's distance
+        got = current(Query(None, query.ward, query.hospital))
         if isinstance(got, str):
             return status(web, 503, got)
         now, figures = got

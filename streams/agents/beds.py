@@ -23,7 +23,7 @@ from vigil.capacity.alerts import (
     stale_condition,
     ward_conditions,
 )
-from vigil.capacity.census import figure, totals
+from vigil.capacity.census import WardFigure, figure, totals
 from vigil.capacity.thresholds import Bands, Level
 from vigil.core.alerts import AlertBook
 from vigil.core.contracts import AlertRecord, BedSnapshot, InvalidEvent, Source, Ward
@@ -167,14 +167,19 @@ def register(pipe: Pipeline) -> None:
         if now is None or not owned:
             return
         restore()
-        figures = [figure(s, city, now, policy.stale_after_s) for s in list(view.wards.values())]
+        by_hospital: dict[str, list[WardFigure]] = {}
+        by_district_ward: dict[tuple[str, str], list[WardFigure]] = {}
+        for state in list(view.wards.values()):
+            f = figure(state, city, now, policy.stale_after_s)
+            by_hospital.setdefault(f.hospital, []).append(f)
+            by_district_ward.setdefault((f.district, f.ward), []).append(f)
         outbox = Outbox(pipe.app)
         book = books["hospital"]
         for h, owner in hospitals:
             partition = owner(owned)
             if partition is None:
                 continue
-            mine = [f for f in figures if f.hospital == h.id]
+            mine = by_hospital.get(h.id, [])
             holding = stale_condition(h.id, h.name_zh, h.name_en, h.district, mine, policy)
             publish(
                 book, f"hospital:{h.id}", partition, book.reconcile("hospital", h.id, holding, now), outbox
@@ -185,7 +190,7 @@ def register(pipe: Pipeline) -> None:
             if partition is None:
                 continue
             for ward in Ward:
-                t = totals((f for f in figures if f.district == d.id and f.ward == ward.value), d.population)
+                t = totals(by_district_ward.get((d.id, ward.value), []), d.population)
                 if t.total <= 0:  # no fresh figure: nothing new is known (staleness is alerted per hospital)
                     continue
                 match = {"district": d.id, "ward": ward.value}

@@ -20,7 +20,7 @@ from vigil.cli import build_parser
 
 def test_defaults() -> None:
     args = build_parser().parse_args(["bench"])
-    assert (args.rows, args.days, args.seed, args.kafka, args.output) == ("abcdefg", 7.0, 1, None, None)
+    assert (args.rows, args.days, args.seed, args.kafka, args.output) == ("abcdefgh", 7.0, 1, None, None)
     assert build_parser().parse_args(["bench", "--rows", "c, a"]).rows == "ac"  # run order, not given order
 
 

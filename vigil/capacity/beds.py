@@ -1,8 +1,9 @@
 """Latest bed occupancy per hospital ward, with its recent history and its occupancy level.
 
 A newer snapshot replaces an older one; an older one is late (counted, not applied). The ward keeps the
-snapshots of the trend window (for the time-to-full projection) and its occupancy level after hysteresis,
-which depends on the level before, so it is state, not a figure recomputed on demand.
+snapshots of the trend window, the time-to-full projection made from them (once per snapshot: a query or a
+gauge reading a thousand wards must not redo a thousand Theil–Sen fits), and its occupancy level after
+hysteresis, which depends on the level before, so it is state, not a figure recomputed on demand.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import TypedDict
 
 from vigil.capacity.thresholds import Bands, Level, next_level
+from vigil.capacity.trend import project
 from vigil.core.contracts import BedSnapshot
 from vigil.core.dedup import remember
 
@@ -36,6 +38,7 @@ class WardState(TypedDict):
     recent_ids: list[str]
     history: list[list[float]]  # [epoch seconds, occupied] within the trend window, oldest first
     level: int  # Level after hysteresis
+    hours_to_full: float | None  # projection from history; None: flat, emptying or too few snapshots
 
 
 def ward_key(snapshot: BedSnapshot) -> str:
@@ -77,6 +80,8 @@ def _from(
     kept = [p for p in history if p[0] > at - window_s and p[0] < at][-(HISTORY_CAP - 1) :]
     share = occupancy(snapshot.occupied, snapshot.total)
     level = Level.NORMAL if share is None else next_level(previous, share, bands)
+    history = [*kept, [at, float(snapshot.occupied)]]
+    projection = project([(t, occupied) for t, occupied in history], snapshot.total)
     return WardState(
         hospital=snapshot.hospital,
         ward=snapshot.ward.value,
@@ -86,6 +91,7 @@ def _from(
         time=snapshot.time.isoformat(),
         snapshot_id=snapshot.snapshot_id,
         recent_ids=recent,
-        history=[*kept, [at, float(snapshot.occupied)]],
+        history=history,
         level=int(level),
+        hours_to_full=None if projection is None else projection.hours_to_full,
     )

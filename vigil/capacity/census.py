@@ -63,11 +63,14 @@ class WardFigure:
 
 def figure(state: WardState, city: City, now: datetime, stale_after_s: float) -> WardFigure:
     """One ward's figure at ``now`` (the worker's clock)."""
-    hospital = next((h for h in city.hospitals if h.id == state["hospital"]), None)
+    hospital = city.hospital_by_id.get(state["hospital"])
     time = datetime.fromisoformat(state["time"])
     age = max(0.0, (now - time).total_seconds())
-    points = [(t, occupied) for t, occupied in state.get("history", [])]
-    projection = project(points, state["total"]) if points else None
+    if "hours_to_full" in state:
+        hours_to_full = state["hours_to_full"]
+    else:  # a record written before projections were stored
+        projection = project([(t, occupied) for t, occupied in state.get("history", [])], state["total"])
+        hours_to_full = None if projection is None else projection.hours_to_full
     return WardFigure(
         hospital=state["hospital"],
         name_zh=hospital.name_zh if hospital else state["hospital"],
@@ -80,7 +83,7 @@ def figure(state: WardState, city: City, now: datetime, stale_after_s: float) ->
         age_s=age,
         stale=age > stale_after_s,
         level=Level(state.get("level", Level.NORMAL)),
-        hours_to_full=None if projection is None else projection.hours_to_full,
+        hours_to_full=hours_to_full,
     )
 
 
@@ -133,10 +136,13 @@ class Query:
     hospital: str | None = None
 
     def keeps(self, f: WardFigure) -> bool:
+        return self.keeps_ward(f.hospital, f.ward, f.district)
+
+    def keeps_ward(self, hospital: str, ward: str, district: str) -> bool:
         return (
-            (self.district is None or f.district == self.district)
-            and (self.ward is None or f.ward == self.ward.value)
-            and (self.hospital is None or f.hospital == self.hospital)
+            (self.district is None or district == self.district)
+            and (self.ward is None or ward == self.ward.value)
+            and (self.hospital is None or hospital == self.hospital)
         )
 
 
@@ -148,21 +154,24 @@ def view(
     stale_after_s: float,
     extra: dict[str, object] | None = None,
 ) -> dict[str, object]:
-    """The ``/beds`` answer: the matching wards (for one ward type: the hospitals with most free beds first,
-    stale figures after every fresh one), totals per district and for the whole selection, and the wards the
-    city model has that have never reported."""
+    """The ``/beds`` answer from ``figures`` (at least every ward the query keeps): the matching wards (for
+    one ward type: the hospitals with most free beds first, stale figures after every fresh one), totals per
+    district and for the whole selection, and the wards the city model has that have never reported."""
     chosen = [f for f in figures if query.keeps(f)]
     if query.ward is not None:
         chosen.sort(key=lambda f: (f.stale, -f.free, f.hospital))
     else:
         chosen.sort(key=lambda f: (f.hospital, f.ward))
     districts = [d for d in city.districts if query.district is None or d.id == query.district]
+    by_district: dict[str, list[WardFigure]] = {}  # one pass, not one per district (a city has hundreds)
+    for f in chosen:
+        by_district.setdefault(f.district, []).append(f)
     reported = {(f.hospital, f.ward) for f in figures}
     unreported = [
         {"hospital": h.id, "ward": w.value, "district": h.district}
         for h in city.hospitals
         for w, beds in h.wards.items()
-        if beds > 0 and (h.id, w.value) not in reported and query.keeps(_placeholder(h.id, h.district, w))
+        if beds > 0 and (h.id, w.value) not in reported and query.keeps_ward(h.id, w.value, h.district)
     ]
     population = sum(d.population for d in districts)
     return {
@@ -180,19 +189,13 @@ def view(
                 "district": d.id,
                 "name_zh": d.name_zh,
                 "name_en": d.name_en,
-                **totals((f for f in chosen if f.district == d.id), d.population).as_json(),
+                **totals(by_district.get(d.id, []), d.population).as_json(),
             }
             for d in districts
         ],
         "wards": [f.as_json() for f in chosen],
         "unreported": unreported,
     }
-
-
-def _placeholder(hospital: str, district: str, ward: Ward) -> WardFigure:
-    return WardFigure(
-        hospital, "", "", district, ward.value, 0, 0, datetime.min, 0.0, False, Level.NORMAL, None
-    )
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:

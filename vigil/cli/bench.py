@@ -1,5 +1,5 @@
 """``vigil bench``: throughput, latency, replay time and memory of Vigil on a real broker, beside the raw
-consumer and a bare Faust agent on the same data (rows a-g, see the README's "Benchmarks")."""
+consumer and a bare Faust agent on the same data (rows a-h, see the README's "Benchmarks")."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import Any
 from vigil.core.settings import Settings
 from vigil.platform.broker import LocalBroker
 
-ROW_LETTERS = "abcdefg"  # benchmarks.run.ROW_LETTERS; repeated so --help does not import the benchmarks
+ROW_LETTERS = "abcdefgh"  # benchmarks.run.ROW_LETTERS; repeated so --help does not import the benchmarks
 _ADDRESS = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}(,[A-Za-z0-9.\-\[\]:]+:\d{1,5})*$")
 
 
 def rows(text: str) -> str:
-    """``a,b,c`` (any of a-g, comma-separated) -> ``abc`` in run order."""
+    """``a,b,c`` (any of a-h, comma-separated) -> ``abc`` in run order."""
     picked = {part.strip().lower() for part in text.split(",") if part.strip()}
     unknown = sorted(picked - set(ROW_LETTERS))
     if not picked or unknown:
@@ -50,11 +50,12 @@ def bootstrap(text: str) -> str:
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "bench",
-        help="measure throughput, latency, replay time and memory on a real broker (rows a-g)",
+        help="measure throughput, latency, replay time and memory on a real broker (rows a-h)",
         description="Rows: (a) raw aiokafka + orjson, (b) bare Faust agents, (c) one Vigil worker checked "
         "against ground truth, with c/a and c/b; (d) event-to-alert latency at 2,000 events/s; (e) replay "
         "of a city-day and of a city-year of sentinel reports; (f) memory at 10,000 open incidents; "
-        "(g) a large city at 60x. Without --kafka it uses (and if needed starts) the local broker.",
+        "(g) a large city at 60x; (h) /beds answer time with 200 hospitals. Without --kafka it uses (and if "
+        "needed starts) the local broker.",
     )
     parser.add_argument(
         "--kafka",
