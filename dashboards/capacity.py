@@ -32,6 +32,7 @@ from dashboards.panels import (
     thresholds,
     trend,
 )
+from vigil.capacity.census import PLANNED_BEDS_PER_1000
 
 UID = "vigil-capacity"
 TITLE = "床位容量子驾驶舱 / Capacity Cockpit"
@@ -44,7 +45,7 @@ LEVEL_STEPS = (
 # 6 h is the default VIGIL_BEDS_FULL_HORIZON_H: a ward projected full sooner raises WardProjectedFull
 HOURS_TO_FULL_STEPS = ((None, "red"), (6, "orange"), (24, "green"))
 # 每千人口床位 target (national planning norm for 2025): at or above it the district is green
-BEDS_PER_1000_TARGET = 5.5
+BEDS_PER_1000_TARGET = PLANNED_BEDS_PER_1000
 BEDS_PER_1000_STEPS = ((None, "orange"), (BEDS_PER_1000_TARGET, "green"))
 
 

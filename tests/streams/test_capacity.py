@@ -96,7 +96,7 @@ INVALID = [
 ]
 
 
-def waiting_crew() -> list[DispatchEvent]:
+def waiting_crew() -> tuple[list[DispatchEvent], str]:
     """One ambulance at people1 since T0+8h50 that has not handed over: people1's offload wait at the end."""
     unit = next(a for a in CITY.ambulances if a.on_duty)
     station = unit.station
@@ -356,3 +356,34 @@ def test_bad_queries_name_the_parameter(run: Run) -> None:
             get_page(port, query)
         assert err.value.code == 400
         assert orjson.loads(err.value.read())["error"].startswith(word), query
+
+
+def test_vigil_beds_prints_what_the_worker_serves_and_marks_the_silent_hospital(run: Run) -> None:
+    """``vigil beds`` run as a user runs it, against one of the workers: ``--json`` is the worker's answer,
+    and the tables (wide enough not to wrap) name every ICU hospital with the silent one marked stale."""
+    import json
+
+    from tests.support.processes import clean_env, run_vigil
+
+    port = run.workers[1].port
+    url = f"http://127.0.0.1:{port}"
+    beds_page(port)  # the worker's city view holds every ward
+    env = clean_env(COLUMNS="200")
+    printed = run_vigil(env, "beds", "--json", "--ward", "icu", "--url", url, timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout) == get_page(port, "/beds?ward=icu")
+    icu = [h for h in CITY.hospitals if h.wards.get(Ward.ICU)]
+    assert SILENT in {h.id for h in icu}
+
+    table = run_vigil(env, "beds", "--ward", "icu", "--url", url, timeout=60)
+    assert table.returncode == 0, table.stderr
+    for h in icu:
+        row = next(line for line in table.stdout.splitlines() if h.name_zh in line)
+        assert h.name_en in row and ("过期/STALE" in row) is (h.id == SILENT), row
+
+    suggest = run_vigil(env, "beds", "suggest", "--ward", "icu", "--district", "chengguan", "--url", url)
+    assert suggest.returncode == 0, suggest.stderr
+    lines = suggest.stdout.splitlines()
+    for h in icu:
+        i = next(i for i, line in enumerate(lines) if h.name_zh in line)
+        assert h.name_en in lines[i] and ("过期/STALE" in lines[i + 1]) is (h.id == SILENT), lines[i : i + 2]

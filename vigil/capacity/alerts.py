@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from vigil.capacity.census import Totals, WardFigure
+from vigil.capacity.names import WARD_EN, WARD_ZH
 from vigil.capacity.thresholds import Bands, Level, next_level
 from vigil.core.alerts import Condition
 from vigil.core.contracts import Severity, Ward
@@ -22,20 +23,6 @@ PROJECTED_FULL = "WardProjectedFull"
 STALE = "HospitalReportingStale"
 ALERTNAMES = (WARD_OCCUPANCY, DISTRICT_OCCUPANCY, PROJECTED_FULL, STALE)
 
-WARD_ZH = {
-    Ward.GENERAL.value: "普通病房",
-    Ward.ICU.value: "ICU",
-    Ward.ISOLATION.value: "隔离病房",
-    Ward.PAEDIATRIC.value: "儿科病房",
-    Ward.EMERGENCY.value: "急诊留观",
-}
-WARD_EN = {
-    Ward.GENERAL.value: "general ward",
-    Ward.ICU.value: "ICU",
-    Ward.ISOLATION.value: "isolation ward",
-    Ward.PAEDIATRIC.value: "paediatric ward",
-    Ward.EMERGENCY.value: "emergency observation",
-}
 LEVEL_ZH = {Level.WARNING: "预警线", Level.CRITICAL: "危急线"}
 SEVERITY = {Level.WARNING: Severity.WARNING, Level.CRITICAL: Severity.CRITICAL}
 
@@ -79,7 +66,7 @@ def ward_conditions(f: WardFigure, policy: CapacityPolicy, at: datetime) -> list
                 at,
                 f"{f.name_zh}{zh}占用率 {_pct(share)}（{f.occupied}/{f.total} 床），达到{LEVEL_ZH[f.level]} "
                 f"{_pct(raise_at)}",
-                f"{f.name_en} {en} at {_pct(share)} ({f.occupied} of {f.total} beds), over the "
+                f"{f.name_en} {en} beds {_pct(share)} occupied ({f.occupied} of {f.total}), over the "
                 f"{f.level.name.lower()} line of {_pct(raise_at)}",
                 {
                     "occupied": str(f.occupied),
@@ -100,7 +87,7 @@ def ward_conditions(f: WardFigure, policy: CapacityPolicy, at: datetime) -> list
                 Severity.WARNING,
                 at,
                 f"{f.name_zh}{zh}预计 {hours:.1f} 小时内满床（现 {f.occupied}/{f.total}，空床 {f.free}）",
-                f"{f.name_en} {en} projected full in {hours:.1f} h (now {f.occupied} of {f.total}, "
+                f"{f.name_en} {en} beds projected full in {hours:.1f} h (now {f.occupied} of {f.total}, "
                 f"{f.free} free)",
                 {
                     "hours_to_full": f"{hours:.2f}",

@@ -18,6 +18,8 @@ from vigil.capacity.trend import project
 from vigil.core.city import City
 from vigil.core.contracts import Ward
 
+PLANNED_BEDS_PER_1000 = 5.5  # the city's plan: hospital beds per 1,000 residents (design notes)
+
 
 @dataclass(frozen=True)
 class WardFigure:

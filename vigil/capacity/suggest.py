@@ -29,26 +29,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from vigil.capacity.names import WARD_EN, WARD_ZH
 from vigil.core.city import DistanceClass
 from vigil.core.contracts import Ward
 
 TRAVEL_MIN = {DistanceClass.LOCAL: 8.0, DistanceClass.NEAR: 15.0, DistanceClass.FAR: 30.0}
 SCARCE_PENALTY_MIN = {1: 10.0, 2: 5.0}  # free beds -> minutes: a redirect (15 min) times the chance of one
 
-WARD_ZH = {
-    Ward.GENERAL: "普通病区",
-    Ward.ICU: "ICU",
-    Ward.ISOLATION: "隔离病区",
-    Ward.PAEDIATRIC: "儿科",
-    Ward.EMERGENCY: "急诊",
-}
-WARD_EN = {
-    Ward.GENERAL: "general",
-    Ward.ICU: "ICU",
-    Ward.ISOLATION: "isolation",
-    Ward.PAEDIATRIC: "paediatric",
-    Ward.EMERGENCY: "emergency",
-}
 DISTANCE_ZH = {DistanceClass.LOCAL: "同区", DistanceClass.NEAR: "邻近区域", DistanceClass.FAR: "距离较远"}
 DISTANCE_EN = {DistanceClass.LOCAL: "same district", DistanceClass.NEAR: "nearby", DistanceClass.FAR: "far"}
 
