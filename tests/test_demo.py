@@ -50,8 +50,7 @@ def test_demo_runs_the_bad_night_to_the_receivers_and_stops_cleanly(kafka: str, 
             ("epidemiologists", "SentinelAberration"),
             ("epidemiologists", "OutbreakSignalEscalated"),
             ("dispatch-supervisors", "LevelZeroDistrict"),
-            # the trauma hospital's ICU, filling for hours before the night: projected full, then critical
-            ("capacity-coordinators", "WardProjectedFull"),
+            # the trauma hospital's ICU, filling for hours before the night, over its line
             ("capacity-coordinators", "WardOccupancyHigh"),
         }
         if run == "first":  # two minutes of live city: every alert the worker raises, and compliance
@@ -64,6 +63,9 @@ def test_demo_runs_the_bad_night_to_the_receivers_and_stops_cleanly(kafka: str, 
                     "ResponseTargetBreached",
                 )
             }
+            # and projected full (its own Alertmanager group, 30 s group wait like the outbreak's: the 45 s
+            # second run leaves it no margin on a loaded machine)
+            expected.add(("capacity-coordinators", "WardProjectedFull"))
         assert expected <= delivered, (run, "missing:", sorted(expected - delivered), out[-6000:])
         assert "p50/p90 vs 目标/target" in out, out[-3000:]
     assert processes_mentioning(str(tmp_path)) == []  # neither the broker JVM nor the worker survived
