@@ -25,6 +25,10 @@ from vigil.cli import main
         (["bench", "--days", "week"], ["--days", "'week' is not a number"]),
         (["bench", "--kafka", "localhost"], ["--kafka", "HOST:PORT", "127.0.0.1:19092"]),
         (["bench", "--seed", "x"], ["--seed", "invalid int value"]),
+        (["beds", "--ward", "cafeteria"], ["--ward", "'cafeteria' is not a ward type", "icu, isolation"]),
+        (["beds", "suggest", "--ward", "bed", "--district", "x"], ["--ward", "'bed'", "general"]),
+        (["beds", "--url", "localhost:6066"], ["--url", "not a worker URL", "http://127.0.0.1:6066"]),
+        (["beds", "suggest", "--ward", "icu", "--district", "chengguan", "--limit", "0"], ["--limit"]),
     ],
 )
 def test_bad_arguments_name_the_argument_and_the_fix(
