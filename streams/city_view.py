@@ -12,6 +12,7 @@ its owner by one changelog write (a batch), and every figure carries its age.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import datetime
@@ -27,6 +28,7 @@ from vigil.dispatch.fleet import UnitState
 log = logging.getLogger(__name__)
 
 POLL_MS = 200
+RETRY_S = 1.0
 
 
 class CityView:
@@ -40,9 +42,25 @@ class CityView:
         self.records = 0
         self.caught_up = False  # has read what the changelogs held when it started
         self.undecodable = 0
+        self.failures = 0
 
     async def run(self) -> None:
-        """Tail both changelogs until cancelled (the worker stopping)."""
+        """Tail both changelogs until cancelled (the worker stopping). A failure is logged and the view read
+        again from the start: until it has caught up, the bed queries answer 503 instead of a frozen city."""
+        while True:
+            try:
+                await self._tail()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.failures += 1
+                self.caught_up = False
+                log.exception(
+                    "city view: reading %s and %s failed; reading again", self.wards_topic, self.units_topic
+                )
+                await asyncio.sleep(RETRY_S)
+
+    async def _tail(self) -> None:
         consumer = AIOKafkaConsumer(
             self.wards_topic,
             self.units_topic,
@@ -52,7 +70,9 @@ class CityView:
             enable_auto_commit=False,
         )
         await consumer.start()
+        self.wards, self.units, self.clock = {}, {}, CityClock()
         ends: dict[Any, int] | None = None
+        topics = {self.wards_topic, self.units_topic}
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=POLL_MS)
@@ -62,7 +82,7 @@ class CityView:
                         self.take(tp.topic, message.key, message.value, wall)
                 if not self.caught_up:
                     assigned = consumer.assignment()
-                    if assigned and ends is None:
+                    if ends is None and {tp.topic for tp in assigned} == topics:
                         ends = await consumer.end_offsets(list(assigned))
                     if ends is not None:
                         positions = [await consumer.position(tp) for tp in ends]
