@@ -21,18 +21,30 @@ LIVE_WITHIN_S = 900.0
 class CityClock:
     live_within_s: float = LIVE_WITHIN_S
     newest: float | None = None  # newest event time seen (epoch seconds)
-    seen_at: float = 0.0  # wall time when it was seen
+    anchor: float | None = None  # the clock's reading at wall time ``seen_at``; None before any event
+    seen_at: float = 0.0
     live: bool = False
 
     def observe(self, event_time: float, wall: float) -> None:
-        if self.newest is None or event_time > self.newest:
-            self.newest = event_time
-            self.seen_at = wall
-            self.live = wall - event_time <= self.live_within_s
+        """A newer event moves the clock to its time, unless the clock already runs past it (a live clock
+        that moved on while every feed was quiet, then a held-back snapshot arrives): the clock never goes
+        back, and a live clock stays live."""
+        if self.newest is not None and event_time <= self.newest:
+            return
+        self.newest = event_time
+        current = self._reading(wall)
+        if current is not None and current >= event_time:
+            self.anchor, self.seen_at = current, wall
+            return
+        self.anchor, self.seen_at = event_time, wall
+        self.live = wall - event_time <= self.live_within_s
+
+    def _reading(self, wall: float) -> float | None:
+        if self.anchor is None:
+            return None
+        return self.anchor + (max(0.0, wall - self.seen_at) if self.live else 0.0)
 
     def now(self, wall: float) -> datetime | None:
         """The clock at wall time ``wall``; None before any event."""
-        if self.newest is None:
-            return None
-        moved = max(0.0, wall - self.seen_at) if self.live else 0.0
-        return datetime.fromtimestamp(self.newest + moved, UTC)
+        reading = self._reading(wall)
+        return None if reading is None else datetime.fromtimestamp(reading, UTC)

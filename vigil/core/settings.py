@@ -227,8 +227,8 @@ class Settings(BaseSettings):
     beds_stale_after_s: float = Field(
         default=7200,
         gt=0,
-        description="A hospital with no snapshot for this long (2 h) is stale: flagged in /beds, the metrics "
-        "and the dashboard, and alerted.",
+        description="A ward whose latest snapshot is older than this (2 h) is stale: flagged in /beds, the "
+        "metrics and the dashboard, left out of the totals, and its hospital alerted.",
     )
     beds_full_horizon_h: float = Field(
         default=6.0, gt=0, le=168, description="Alert when ICU or isolation is projected full within this."

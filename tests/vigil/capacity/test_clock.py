@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from vigil.capacity.clock import CityClock
 
 W0 = 1_795_000_000.0  # a wall time, epoch seconds; any will do
@@ -78,11 +76,6 @@ def test_a_wall_reading_before_the_event_was_seen_does_not_go_back_past_it() -> 
     assert clock.now(W0 - 500) == at(W0 - 60)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clock.py CityClock.observe: a newer event time that is not live (a buffered snapshot flushed "
-    "after an outage) replaces a live clock that had already run past it; the clock goes back and stops",
-)
 def test_a_flushed_backlog_snapshot_does_not_take_the_clock_back_and_stop_it() -> None:
     clock = CityClock(live_within_s=900)
     clock.observe(W0, wall=W0)  # live

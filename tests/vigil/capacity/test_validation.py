@@ -57,4 +57,3 @@ def test_a_time_too_far_ahead_is_refused_and_exactly_the_limit_passes() -> None:
     check(snap(time=datetime(2026, 11, 23, 17, 0, 0, tzinfo=beijing)), CITY, NOW, AHEAD_S)
     error = refused(snap(time=NOW + timedelta(hours=5.5)))
     assert "5.5 h ahead" in error.detail
-
