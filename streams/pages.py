@@ -32,11 +32,7 @@ def parse_query(params: Mapping[str, str], districts: set[str], hospitals: set[s
     unknown = sorted(set(params) - {"district", "ward", "hospital", "limit"})
     if unknown:
         raise BadQuery(f"{unknown[0]}: not a parameter; use district, ward, hospital")
-    district, ward, hospital = (
-        params.get("district") or None,
-        params.get("ward") or None,
-        params.get("hospital"),
-    )
+    district, ward, hospital = (params.get(name) or None for name in ("district", "ward", "hospital"))
     if district is not None and district not in districts:
         raise BadQuery(
             f"district: {district!r} is not a district of the city model ({', '.join(sorted(districts))})"
@@ -45,7 +41,7 @@ def parse_query(params: Mapping[str, str], districts: set[str], hospitals: set[s
         raise BadQuery(f"hospital: {hospital!r} is not a hospital of the city model")
     if ward is not None and ward not in {w.value for w in Ward}:
         raise BadQuery(f"ward: {ward!r} is not a ward type; use one of {WARDS}")
-    return Query(district, Ward(ward) if ward else None, hospital or None)
+    return Query(district, Ward(ward) if ward else None, hospital)
 
 
 def register(pipe: Pipeline) -> None:
