@@ -25,7 +25,7 @@ from vigil.capacity.alerts import (
 )
 from vigil.capacity.census import WardFigure, figure, totals
 from vigil.capacity.thresholds import Bands, Level
-from vigil.core.alerts import AlertBook
+from vigil.core.alerts import AlertBook, labels_match
 from vigil.core.contracts import AlertRecord, BedSnapshot, InvalidEvent, Source, Ward
 from vigil.core.settings import Settings
 
@@ -198,7 +198,7 @@ def register(pipe: Pipeline) -> None:
                     (
                         Level[r.labels["level"].upper()]
                         for r in book.active.values()
-                        if _matches(r.labels, match)
+                        if labels_match(r.labels, match)
                     ),
                     Level.NORMAL,
                 )
@@ -211,7 +211,3 @@ def register(pipe: Pipeline) -> None:
         save()
         alerts_table.flush(outbox)
         await outbox.flush()
-
-
-def _matches(labels: dict[str, str], match: dict[str, str]) -> bool:
-    return all(labels.get(k) == v for k, v in match.items())

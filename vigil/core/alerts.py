@@ -182,7 +182,7 @@ class AlertBook:
         self, match: Mapping[str, str], holding: list[Condition], at: datetime
     ) -> list[AlertRecord]:
         """Make the alerts whose labels include all of ``match`` (one hospital's ward) match ``holding``."""
-        return self._reconcile(holding, at, lambda labels: all(labels.get(k) == v for k, v in match.items()))
+        return self._reconcile(holding, at, lambda labels: labels_match(labels, match))
 
     def reconcile_all(self, holding: list[Condition], at: datetime) -> list[AlertRecord]:
         """Make every alert of this book match ``holding`` at ``at``."""
@@ -253,6 +253,11 @@ def _condition_from(d: dict[str, Any]) -> Condition:
         d["summary_en"],
         dict(d["annotations"]),
     )
+
+
+def labels_match(labels: Mapping[str, str], match: Mapping[str, str]) -> bool:
+    """Whether ``labels`` include every label of ``match`` with its value."""
+    return all(labels.get(k) == v for k, v in match.items())
 
 
 def epoch(t: float) -> datetime:
