@@ -1,58 +1,15 @@
-"""Offsets read from the broker: the partitions of topics, their end offsets, and how far a consumer group
-is from the end (the fact that proves a worker's derived records are all in Kafka and applied)."""
+"""What the table memory row reads from the broker: the newest record per key of a changelog (the offsets
+and group facts the other rows use live in :mod:`vigil.platform.offsets`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import Sequence
-from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 
+from vigil.platform.offsets import end_offsets, group_behind, partitions_of
 
-async def end_offsets(bootstrap: str, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(list(tps))
-        return ends
-    finally:
-        await consumer.stop()
-
-
-async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described: list[dict[str, Any]] = await admin.describe_topics(list(topics))
-    finally:
-        await admin.close()
-    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
-
-
-async def group_behind(bootstrap: str, group: str, stages: Sequence[Sequence[str]]) -> dict[str, int]:
-    """Records not yet committed by ``group``, per topic, stage by stage (a stage's end offsets are final
-    only once the stages feeding it are committed). Empty: caught up."""
-    for stage in stages:
-        tps = await partitions_of(bootstrap, stage)
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            committed = await admin.list_consumer_group_offsets(group, partitions=tps)
-        except Exception as exc:  # e.g. the group coordinator is still being elected
-            return {type(exc).__name__: -1}
-        finally:
-            await admin.close()
-        ends = await end_offsets(bootstrap, tps)  # committed first: an end read later is never smaller
-        behind: Counter[str] = Counter()
-        for tp in tps:
-            done = committed[tp].offset if tp in committed else 0
-            behind[tp.topic] += max(0, ends[tp] - max(done, 0))
-        if +behind:
-            return dict(+behind)
-    return {}
+__all__ = ["end_offsets", "group_behind", "latest_record_sizes", "partitions_of"]
 
 
 async def latest_record_sizes(bootstrap: str, topic: str, timeout: float = 120.0) -> dict[bytes, int]:

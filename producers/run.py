@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from producers.pacing import Pacer
-from producers.replay import replay
+from producers.progress import Tracker
+from producers.record import open_output
+from producers.replay import count_lines, replay
 from producers.sim import simulate
-from producers.sink import KafkaSink
+from producers.sink import PROGRESS_EVERY_S, KafkaSink
 from vigil.core.city import load_city
 from vigil.core.contracts import Event, Topics, encode
 from vigil.core.settings import Settings
@@ -24,15 +26,22 @@ async def send_events(
     speed: float,
     stop: asyncio.Event | None = None,
     quiet: bool = False,
+    tracker: Tracker | None = None,
 ) -> dict[str, int]:
     """Send events paced at ``speed``; returns counts per topic. Stops early when ``stop`` is set.
 
-    ``quiet`` drops the progress lines (the demo prints its own summary from the worker's metrics)."""
+    ``quiet`` drops the progress lines (the demo prints its own summary from the worker's metrics); an
+    active ``tracker`` (a progress bar) replaces the periodic ones."""
     topics = Topics.from_settings(settings)
     await wait_for_broker(settings.bootstrap_servers)
     await ensure_topics(settings.bootstrap_servers, topics.all(), settings.replication_factor)
     pacer = Pacer(speed)
-    async with KafkaSink(settings.bootstrap_servers, topics, (lambda _: None) if quiet else None) as sink:
+    async with KafkaSink(
+        settings.bootstrap_servers,
+        topics,
+        (lambda _: None) if quiet else None,
+        every_s=_periodic(tracker),
+    ) as sink:
         for event in events:
             if stop is not None and stop.is_set():
                 break
@@ -47,7 +56,14 @@ async def send_events(
                     except TimeoutError:
                         pass
             await sink.send_event(event)
+            if tracker is not None:
+                tracker.advance(1, event_time=event.time, source=event.source.value)
         return sink.stats()
+
+
+def _periodic(tracker: Tracker | None) -> float | None:
+    """The sink's progress-line period: none while a progress bar is drawn."""
+    return None if tracker is not None and tracker.active else PROGRESS_EVERY_S
 
 
 def simulate_command(
@@ -58,6 +74,7 @@ def simulate_command(
     start: datetime,
     seed: int,
     output: Path | None,
+    tracker: Tracker | None = None,
 ) -> int:
     city = load_city(settings.city_file)
     span = "forever" if duration is None else f"{duration}"
@@ -69,23 +86,28 @@ def simulate_command(
     events = simulate(city, start, duration, seed)
     if output is not None:
         n = 0
-        with output.open("wb") as fh:
+        with open_output(output, gz=output.name.endswith(".gz")) as fh:
             for event in events:
                 fh.write(encode(event) + b"\n")
                 n += 1
+                if tracker is not None:
+                    tracker.advance(1, event_time=event.time, source=event.source.value)
         print(f"wrote {n:,} events to {output}", file=sys.stderr)
         return 0
-    asyncio.run(send_events(settings, events, speed))
+    asyncio.run(send_events(settings, events, speed, tracker=tracker))
     return 0
 
 
-def replay_command(settings: Settings, path: Path, speed: float) -> int:
+def replay_command(settings: Settings, path: Path, speed: float, tracker: Tracker | None = None) -> int:
     async def _run() -> dict[str, int]:
         topics = Topics.from_settings(settings)
         await wait_for_broker(settings.bootstrap_servers)
         await ensure_topics(settings.bootstrap_servers, topics.all(), settings.replication_factor)
-        async with KafkaSink(settings.bootstrap_servers, topics) as sink:
-            return await replay(path, sink, speed)
+        async with KafkaSink(settings.bootstrap_servers, topics, every_s=_periodic(tracker)) as sink:
+            return await replay(path, sink, speed, tracker)
+
+    if tracker is not None and tracker.active:  # a second pass over the log, only for the bar's total
+        tracker.set_total(count_lines(path))
 
     counts = asyncio.run(_run())
     print(

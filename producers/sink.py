@@ -17,14 +17,27 @@ from vigil.core.contracts import Event, Topics, encode, event_key
 PROGRESS_EVERY_S = 5.0
 
 
-class KafkaSink:
-    """Async producer with per-topic counts and a progress line every few seconds."""
+def epoch_ms(t: datetime) -> int:
+    """The Kafka timestamp of an event time: ``vigil record`` selects by it, so both use this one formula."""
+    return int(t.timestamp() * 1000)
 
-    def __init__(self, bootstrap: str, topics: Topics, progress: Callable[[str], None] | None = None) -> None:
+
+class KafkaSink:
+    """Async producer with per-topic counts and a progress line every ``every_s`` seconds (None: only the
+    final line, for a command that draws a progress bar instead)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Topics,
+        progress: Callable[[str], None] | None = None,
+        every_s: float | None = PROGRESS_EVERY_S,
+    ) -> None:
         self.bootstrap = bootstrap
         self.topics = topics
         self.sent: Counter[str] = Counter()
         self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.every_s = every_s
         self._producer: AIOKafkaProducer | None = None
         self._started = time.monotonic()
         self._last_report = self._started
@@ -61,12 +74,12 @@ class KafkaSink:
         self, topic: str, key: bytes | None, value: bytes, event_time: datetime | None
     ) -> None:
         assert self._producer is not None, "use `async with KafkaSink(...)`"
-        ts = int(event_time.timestamp() * 1000) if event_time is not None else None
+        ts = epoch_ms(event_time) if event_time is not None else None
         await self._producer.send(topic, value=value, key=key, timestamp_ms=ts)
         self.sent[topic] += 1
         if event_time is not None:
             self.last_event_time = event_time
-        if time.monotonic() - self._last_report >= PROGRESS_EVERY_S:
+        if self.every_s is not None and time.monotonic() - self._last_report >= self.every_s:
             self.report()
 
     async def flush(self) -> None:

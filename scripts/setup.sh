@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Vigil needs on a fresh Debian machine; safe to run any number of times.
-#   - Debian packages: prometheus (+promtool), prometheus-alertmanager (+amtool), docker-compose (config check only)
+#   - Debian packages: prometheus (+promtool), prometheus-alertmanager (+amtool), docker-compose (config check only),
+#     chromium (headless, opens the drill report in a test)
 #   - a Python 3.11 virtualenv in .venv with vigil and its dev extras
 #   - the Kafka broker jars from Maven Central (into ~/.cache/vigil, outside the repo)
 set -euo pipefail
@@ -14,6 +15,7 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-aler
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the drill report's browser test
 if ((${#need_apt[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   log "apt-get install ${need_apt[*]}"

@@ -13,10 +13,13 @@ from vigil.core.contracts import AlertRecord, encode
 
 
 class AlertPublisher:
-    def __init__(self, app: faust.App, topic: str, policy: AlertPolicy | None = None) -> None:
+    def __init__(
+        self, app: faust.App, topic: str, policy: AlertPolicy | None = None, drill: str | None = None
+    ) -> None:
         self.app = app
         self.topic = topic
         self.policy = policy or AlertPolicy()
+        self.drill = drill  # a drill's worker: every record carries the drill's name
         self.books: dict[str, AlertBook] = {}
         self._changed = False
 
@@ -31,7 +34,7 @@ class AlertPublisher:
         key = name or source
         book = self.books.get(key)
         if book is None:
-            book = self.books[key] = AlertBook(source, policy=self.policy)
+            book = self.books[key] = AlertBook(source, drill=self.drill, policy=self.policy)
         return book
 
     def active(self) -> list[AlertRecord]:
@@ -40,6 +43,8 @@ class AlertPublisher:
     def publish(self, records: list[AlertRecord], outbox: Outbox) -> None:
         """Queue the records in the agent's outbox (sent with its batch)."""
         for record in records:
+            if self.drill is not None and record.drill is None:  # every book's records, the domains' own too
+                record = record.model_copy(update={"drill": self.drill})
             outbox.add(self.topic, record.fingerprint.encode(), encode(record))
             ALERTS_PUBLISHED.labels(record.alertname, "firing" if record.firing else "resolved").inc()
         self._changed = self._changed or bool(records)

@@ -67,7 +67,9 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         topics=Topics.from_settings(settings),
     )
     pipe.deadletters = DeadLetterSink(pipe.topics.deadletter.name)
-    pipe.alerts = AlertPublisher(app, pipe.topics.alerts.name, AlertPolicy.from_rules(settings.alert_policy))
+    pipe.alerts = AlertPublisher(
+        app, pipe.topics.alerts.name, AlertPolicy.from_rules(settings.alert_policy), drill=settings.drill
+    )
     view = pipe.city_view = CityView(
         settings.bootstrap_servers,
         pipe.topics.changelog("wards").name,

@@ -144,6 +144,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def evaluate_command(args: argparse.Namespace, settings: Settings) -> int:
+    from vigil.cli.progress import progress
     from vigil.core.city import load_city
 
     parser: argparse.ArgumentParser = args.evaluate_parser
@@ -178,13 +179,18 @@ def evaluate_command(args: argparse.Namespace, settings: Settings) -> int:
     grid = [s for s in default_grid() if s.method in chosen]
     started = time.perf_counter()
 
-    def progress(done: int, total: int, site: str) -> None:
-        print(
-            f"vigil evaluate: {done}/{total} sites ({site}), {time.perf_counter() - started:.1f}s",
-            file=sys.stderr,
-        )
+    with progress(total=len(sites), what="sites", label="evaluate") as bar:
 
-    rows = evaluate(scenario, grid, progress=progress)
+        def site_done(done: int, total: int, site: str) -> None:
+            if bar.active:
+                bar.advance(1)
+                return
+            print(
+                f"vigil evaluate: {done}/{total} sites ({site}), {time.perf_counter() - started:.1f}s",
+                file=sys.stderr,
+            )
+
+        rows = evaluate(scenario, grid, progress=site_done)
     text = to_csv(scenario, rows) if args.format == "csv" else to_markdown(scenario, rows)
     if args.output is None:
         sys.stdout.write(text)

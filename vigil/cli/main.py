@@ -6,11 +6,37 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vigil.cli import alerts, beds, bench, demo, detect, evaluate, kafka, offline, pipeline, topics
+from vigil.cli import (
+    alerts,
+    beds,
+    bench,
+    demo,
+    detect,
+    drill,
+    evaluate,
+    kafka,
+    offline,
+    pipeline,
+    record,
+    topics,
+)
 from vigil.core.errors import VigilError
 from vigil.core.settings import load_settings
 
-COMMAND_GROUPS = (kafka, topics, pipeline, offline, detect, evaluate, demo, alerts, beds, bench)
+COMMAND_GROUPS = (
+    kafka,
+    topics,
+    pipeline,
+    record,
+    offline,
+    detect,
+    evaluate,
+    demo,
+    alerts,
+    beds,
+    drill,
+    bench,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

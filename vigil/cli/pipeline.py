@@ -34,13 +34,17 @@ def register(commands: Any) -> None:
     span.add_argument("--forever", action="store_true", help="run until stopped")
     sim.add_argument("--start", type=aware_datetime, help="event time of the first event (default: now)")
     sim.add_argument("--seed", type=int, help="random seed (default: VIGIL_SEED or 120)")
-    sim.add_argument("--output", type=Path, help="write NDJSON to this file instead of sending to Kafka")
+    sim.add_argument(
+        "--output", type=Path, help="write NDJSON to this file instead of sending to Kafka (gzip if .gz)"
+    )
     sim.set_defaults(run=run_simulate)
 
     replay = commands.add_parser(
         "replay", help="send an NDJSON event log into the topics at its own pace x speed"
     )
-    replay.add_argument("--input", type=existing_file, required=True, help="NDJSON file, one event per line")
+    replay.add_argument(
+        "--input", type=existing_file, required=True, help="NDJSON file, one event per line (or .ndjson.gz)"
+    )
     replay.add_argument("--speed", type=speed_or_max, default=1.0, help="1 = recorded pace, 100 = 100x, max")
     replay.set_defaults(run=run_replay)
 
@@ -56,21 +60,28 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from producers.run import simulate_command
+    from vigil.cli.progress import progress
 
-    return simulate_command(
-        settings,
-        speed=args.speed,
-        duration=None if args.forever else (args.duration or timedelta(days=1)),
-        start=args.start or _now(settings),
-        seed=args.seed if args.seed is not None else settings.seed,
-        output=args.output,
-    )
+    start: datetime = args.start or _now(settings)
+    span: timedelta | None = None if args.forever else (args.duration or timedelta(days=1))
+    with progress(period=None if span is None else (start, start + span), label="simulate") as p:
+        return simulate_command(
+            settings,
+            speed=args.speed,
+            duration=span,
+            start=start,
+            seed=args.seed if args.seed is not None else settings.seed,
+            output=args.output,
+            tracker=p,
+        )
 
 
 def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     from producers.run import replay_command
+    from vigil.cli.progress import progress
 
-    return replay_command(settings, args.input, args.speed)
+    with progress(label="replay") as p:
+        return replay_command(settings, args.input, args.speed, p)
 
 
 def _now(settings: Settings) -> datetime:

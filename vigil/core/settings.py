@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         pattern=r"^[a-z][a-z0-9_-]{0,40}$",
         description="Prefix of every topic and of the Faust app id; lets several pipelines share a cluster.",
     )
+    drill: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$",
+        description="Set by `vigil drill run` on a drill's worker: its alert records carry the drill's name, "
+        "so Alertmanager routes them to the drill receiver only. Empty: live.",
+    )
     partitions: int = Field(default=4, ge=1, le=256, description="Partitions of the keyed event topics.")
     replication_factor: int = Field(default=1, ge=1, le=7)
     topic_retention_bytes: int = Field(

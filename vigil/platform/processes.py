@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -26,6 +27,13 @@ def die_with_parent() -> None:  # pragma: no cover - runs in the child between f
     """Linux: deliver SIGTERM to this process when its parent dies, so nothing is orphaned."""
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback now (for a child's HTTP server)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class ProcessError(VigilError, RuntimeError):

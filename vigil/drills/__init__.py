@@ -1,0 +1,1 @@
+"""Drills: replaying a recorded night, isolated, with injected scenarios; what to compare and report."""

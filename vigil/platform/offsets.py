@@ -1,0 +1,63 @@
+"""Offsets read from the broker: the partitions of topics, their end offsets, and how far a consumer group
+is from the end — the fact that proves a worker group's derived records are all in Kafka and applied (Faust
+commits an offset only after processing it and flushing what it produced)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from vigil.core.contracts import Source, Topics
+
+
+async def end_offsets(bootstrap: str, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(list(tps))
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described: list[dict[str, Any]] = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+
+
+async def group_behind(bootstrap: str, group: str, stages: Sequence[Sequence[str]]) -> dict[str, int]:
+    """Records not yet committed by ``group``, per topic, stage by stage (a stage's end offsets are final
+    only once the stages feeding it are committed). Empty: caught up."""
+    for stage in stages:
+        tps = await partitions_of(bootstrap, stage)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+        except Exception as exc:  # e.g. the group coordinator is still being elected
+            return {type(exc).__name__: -1}
+        finally:
+            await admin.close()
+        ends = await end_offsets(bootstrap, tps)  # committed first: an end read later is never smaller
+        behind: Counter[str] = Counter()
+        for tp in tps:
+            done = committed[tp].offset if tp in committed else 0
+            behind[tp.topic] += max(0, ends[tp] - max(done, 0))
+        if +behind:
+            return dict(+behind)
+    return {}
+
+
+def stages(topics: Topics, consumed: Sequence[str]) -> list[list[str]]:
+    """``consumed`` topics in the order records flow: sources first, then the repartition topics they feed."""
+    sources = [topics.for_source(s).name for s in Source]
+    return [[t for t in sources if t in consumed], [t for t in consumed if t not in sources]]
