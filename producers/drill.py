@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
 from producers.pacing import Pacer
+from producers.progress import Tracker
 from producers.replay import read_log
 from producers.sink import KafkaSink
 from vigil.core.city import City
@@ -38,7 +39,7 @@ from vigil.core.contracts import Event, InvalidEvent, Source, Topics, decode
 from vigil.core.errors import VigilError
 from vigil.core.settings import Settings
 from vigil.drills.results import episodes
-from vigil.platform.admin import delete_group, delete_topics, ensure_topics
+from vigil.platform.admin import delete_group, delete_topics, ensure_topics, partition_counts
 from vigil.platform.offsets import group_behind, partitions_of, stages
 from vigil.platform.processes import ManagedProcess, free_port
 
@@ -104,21 +105,29 @@ def load(plan: Plan, city: City) -> LoadedLog:
     events.sort(key=lambda e: e.time)
     delta = timedelta(0)
     if plan.shift_to is not None:
-        delta = day_shift(events[0].time, plan.shift_to, ZoneInfo(city.timezone))
-        events = list(shift_all(events, delta))
-        truth = [_shift_truth(t, delta) for t in truth]
+        tz = ZoneInfo(city.timezone)
+        delta = day_shift(events[0].time, plan.shift_to, tz)
+        events = shift_all(events, delta, tz)
+        truth = [_shift_truth(t, delta, tz) for t in truth]
     return LoadedLog(events, invalid, truth, delta)
 
 
-def _shift_truth(t: dict[str, Any], delta: timedelta) -> dict[str, Any]:
-    return {**t, "onset": (datetime.fromisoformat(t["onset"]) + delta).isoformat()}
+def _shift_truth(t: dict[str, Any], delta: timedelta, tz: ZoneInfo) -> dict[str, Any]:
+    from vigil.drills.overlay import Truth
+
+    return Truth.from_json(t).shifted(delta, tz).to_json()
 
 
 class Drill:
     """One drill run: ``run()`` returns the drill's folder with drill.json, truth.json and result.json."""
 
     def __init__(
-        self, settings: Settings, plan: Plan, city: City, report: Callable[[str], None] | None = None
+        self,
+        settings: Settings,
+        plan: Plan,
+        city: City,
+        report: Callable[[str], None] | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
         self.settings = settings
         self.plan = plan
@@ -126,6 +135,7 @@ class Drill:
         self.report = report or (lambda line: print(line, file=sys.stderr, flush=True))
         self.folder = drills_dir(settings) / plan.name
         self.topics = Topics(namespace_of(settings, plan.name), settings.partitions)
+        self.tracker = tracker
         self.workers: list[ManagedProcess] = []
         self.ports: list[int] = []
 
@@ -249,6 +259,9 @@ class Drill:
         pacer = Pacer(self.plan.speed)
         total = len(loaded.events)
         started = last = time.monotonic()
+        tracker = self.tracker
+        if tracker is not None:
+            tracker.set_total(total)
         async with KafkaSink(self.bootstrap, self.topics, progress=lambda _: None) as sink:
             for source, raw in loaded.invalid:  # the worker dead-letters them, with the reason
                 await sink.send_raw(self.topics.for_source(Source(source)).name, None, raw, None)
@@ -257,6 +270,10 @@ class Drill:
                 if delay > 0:
                     await asyncio.sleep(delay)
                 await sink.send_event(event)
+                if tracker is not None:
+                    tracker.advance(1, event_time=event.time, source=event.source.value)
+                    if tracker.active:
+                        continue
                 now = time.monotonic()
                 if now - last >= 5.0:
                     last = now
@@ -401,8 +418,11 @@ def delete_drill(settings: Settings, name: str) -> list[str]:
     """The drill's topics (changelogs included), consumer group, scrape target and folder; returns the
     topics deleted."""
     topics = Topics(namespace_of(settings, name), settings.partitions)
-    names = [t.name for t in topics.all()]
-    deleted = asyncio.run(delete_topics(settings.bootstrap_servers, names))
+    # the namespace's topics and changelogs, and Faust's own (its assignor's leader topic)
+    prefixes = (f"{topics.namespace}.", f"{topics.app_id}-")
+    present = asyncio.run(partition_counts(settings.bootstrap_servers))
+    names = [t.name for t in topics.all()] + [n for n in present if n.startswith(prefixes)]
+    deleted = asyncio.run(delete_topics(settings.bootstrap_servers, sorted(set(names))))
     asyncio.run(delete_group(settings.bootstrap_servers, topics.app_id))
     (drills_dir(settings) / "targets" / f"{name}.json").unlink(missing_ok=True)
     shutil.rmtree(drills_dir(settings) / name, ignore_errors=True)

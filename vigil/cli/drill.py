@@ -96,10 +96,12 @@ def register(commands: Any) -> None:
 
 def run_drill(args: argparse.Namespace, settings: Settings) -> int:
     from producers.drill import Drill, Plan
+    from vigil.cli.progress import progress
     from vigil.core.city import load_city
 
     plan = Plan(args.name, args.log, args.speed, args.shift_to, args.overlay, args.workers)
-    folder = Drill(settings, plan, load_city(settings.city_file)).run()
+    with progress(what="events", label=f"drill {args.name}") as bar:
+        folder = Drill(settings, plan, load_city(settings.city_file), tracker=bar).run()
     print(
         f"drill {args.name} finished; report: vigil drill report {args.name} --output report.html ({folder})"
     )

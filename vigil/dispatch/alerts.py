@@ -144,6 +144,15 @@ def level_zero_conditions(
     district: str, name_zh: str, units: Iterable[UnitState], at: datetime
 ) -> list[Condition]:
     """Level zero holds for ``district`` at ``at`` while none of its units (counted in their home district,
-    see :func:`vigil.dispatch.fleet.apply`) is available."""
-    available = any(u["district"] == district and u["status"] == UnitStatus.AVAILABLE for u in units)
-    return [] if available else [level_zero(district, name_zh, at)]
+    see :func:`vigil.dispatch.fleet.apply`) is available.
+
+    It began when the last of them stopped being available (the newest status time among them), not when
+    this worker happened to notice: the fleet topic interleaves the events of several dispatch partitions, so
+    the event that completes the picture may be a later one, and a replay at another speed, or on two
+    workers, interleaves differently. Dated by the units' own times, the alert starts at the same moment
+    every time."""
+    mine = [u for u in units if u["district"] == district]
+    if any(u["status"] == UnitStatus.AVAILABLE for u in mine):
+        return []
+    since = max((datetime.fromisoformat(u["since"]) for u in mine), default=at)
+    return [level_zero(district, name_zh, min(since, at))]

@@ -60,8 +60,8 @@ def comparable(result: Mapping[str, Any]) -> tuple[set[tuple[Any, ...]], dict[tu
         )
         for e in result["alerts"]
     }
-    windows = {
-        (w["scope"], w["group"], w["window"], _canon(_moved(w["start"], delta))): w["intervals"]
+    windows = {  # a window's start is epoch seconds
+        (w["scope"], w["group"], w["window"], repr(float(w["start"]) - delta.total_seconds())): w["intervals"]
         for w in result["windows"]
     }
     return alerts, windows

@@ -5,14 +5,14 @@ from vigil.dispatch.alerts import level_zero_conditions
 from vigil.dispatch.fleet import UnitState
 
 
-def unit(name: str, district: str, status: str) -> UnitState:
+def unit(name: str, district: str, status: str, since: float = 0) -> UnitState:
     return UnitState(
-        unit=name, district=district, status=status, since=at(0).isoformat(), event_id=f"x-{name}"
+        unit=name, district=district, status=status, since=at(since).isoformat(), event_id=f"x-{name}"
     )
 
 
 UNITS = [
-    unit("amb-beiyuan-1", "beiyuan", "dispatched"),
+    unit("amb-beiyuan-1", "beiyuan", "dispatched", since=30),
     unit("amb-beiyuan-2", "beiyuan", "out_of_service"),
     unit("amb-nanqiao-1", "nanqiao", "at_hospital"),
     unit("amb-nanqiao-2", "nanqiao", "available"),
@@ -21,13 +21,17 @@ UNITS = [
 
 def test_level_zero_holds_while_no_unit_of_the_district_is_available() -> None:
     [c] = level_zero_conditions("beiyuan", "北苑镇", UNITS, at(90))
+    # it began when the last unit (amb-beiyuan-1, dispatched at 30 s) stopped being available, whenever the
+    # worker noticed: a replay that interleaves the fleet's events differently dates it the same
     assert (c.alertname, c.labels, c.since, c.severity.value) == (
         "LevelZeroDistrict",
         {"district": "beiyuan"},
-        at(90),
+        at(30),
         "critical",
     )
     assert "北苑镇" in c.summary_zh and "beiyuan" in c.summary_en
+    [later] = level_zero_conditions("beiyuan", "北苑镇", UNITS, at(600))
+    assert later.since == at(30)
 
 
 def test_one_available_unit_of_the_district_is_enough() -> None:
