@@ -16,6 +16,7 @@ from vigil.core.errors import VigilError
 from vigil.platform.processes import ManagedProcess
 
 WORKER_JOB = "vigil-worker"
+DRILL_JOB = "vigil-drill"
 ALERTING_DIR = Path(__file__).resolve().parent
 
 
@@ -35,12 +36,23 @@ def _binary(*names: str) -> str:
 
 
 def prometheus_config(
-    worker_targets: Sequence[str], alertmanager: str | None, interval_s: float = 5.0
+    worker_targets: Sequence[str],
+    alertmanager: str | None,
+    interval_s: float = 5.0,
+    drill_targets: Path | None = None,
 ) -> dict[str, object]:
+    """``drill_targets``: the folder where `vigil drill run` writes its workers as file_sd targets (labelled
+    ``drill``), scraped as their own job so dashboards and rules tell a drill from the live city."""
+    scrape: list[dict[str, object]] = [
+        {"job_name": WORKER_JOB, "static_configs": [{"targets": list(worker_targets)}]}
+    ]
+    if drill_targets is not None:
+        files = [str(drill_targets / "*.json")]
+        scrape.append({"job_name": DRILL_JOB, "file_sd_configs": [{"files": files}]})
     config: dict[str, object] = {
         "global": {"scrape_interval": f"{interval_s:g}s", "evaluation_interval": f"{interval_s:g}s"},
         "rule_files": [str(p) for p in sorted((ALERTING_DIR / "rules").glob("*.yml"))],
-        "scrape_configs": [{"job_name": WORKER_JOB, "static_configs": [{"targets": list(worker_targets)}]}],
+        "scrape_configs": scrape,
     }
     if alertmanager:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
@@ -48,11 +60,18 @@ def prometheus_config(
 
 
 def prometheus(
-    home: Path, port: int, worker_targets: Sequence[str], alertmanager: str | None, interval_s: float = 5.0
+    home: Path,
+    port: int,
+    worker_targets: Sequence[str],
+    alertmanager: str | None,
+    interval_s: float = 5.0,
+    drill_targets: Path | None = None,
 ) -> ManagedProcess:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "prometheus.yml"
-    config.write_text(yaml.safe_dump(prometheus_config(worker_targets, alertmanager, interval_s)))
+    config.write_text(
+        yaml.safe_dump(prometheus_config(worker_targets, alertmanager, interval_s, drill_targets))
+    )
     return prometheus_process(home, port, config)
 
 

@@ -242,6 +242,7 @@ def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bo
                 settings.prometheus_port,
                 [worker_addr],
                 f"127.0.0.1:{settings.alertmanager_port}",
+                drill_targets=settings.state_dir / "drills" / "targets",
             )
             children.append(prom)
             prom.start(60)
