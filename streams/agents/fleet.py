@@ -88,7 +88,7 @@ def register(pipe: Pipeline) -> None:
         partition_of[district] = msg.partition
         units_of.setdefault(district, set()).add(event.unit)
         at = event.event_time
-        states = (s for u in units_of[district] if (s := unit_table.get(u)) is not None)
+        states = [unit_table.get(u) for u in units_of[district]]  # None: listed, status not yet known
         holding = level_zero_conditions(district, names.get(district, district), states, at)
         alerts.publish(book.reconcile("district", district, holding, at), outbox)
         note_changes()

@@ -141,7 +141,7 @@ def level_zero(district: str, name_zh: str, since: datetime) -> Condition:
 
 
 def level_zero_conditions(
-    district: str, name_zh: str, units: Iterable[UnitState], at: datetime
+    district: str, name_zh: str, units: Iterable[UnitState | None], at: datetime
 ) -> list[Condition]:
     """Level zero holds for ``district`` at ``at`` while none of its units (counted in their home district,
     see :func:`vigil.dispatch.fleet.apply`) is available.
@@ -150,9 +150,15 @@ def level_zero_conditions(
     this worker happened to notice: the fleet topic interleaves the events of several dispatch partitions, so
     the event that completes the picture may be a later one, and a replay at another speed, or on two
     workers, interleaves differently. Dated by the units' own times, the alert starts at the same moment
-    every time."""
-    mine = [u for u in units if u["district"] == district]
+    every time.
+
+    ``None`` stands for a unit the city lists whose status has not been seen yet: unknown is not unavailable
+    (a replay's first events, or a partition that is behind, would otherwise put a district at level zero
+    for the few seconds until that unit's status arrives — and at another replay speed, not at all)."""
+    if any(u is None for u in units):
+        return []
+    mine = [u for u in units if u is not None and u["district"] == district]
     if any(u["status"] == UnitStatus.AVAILABLE for u in mine):
         return []
     since = max((datetime.fromisoformat(u["since"]) for u in mine), default=at)
-    return [level_zero(district, name_zh, min(since, at))]
+    return [level_zero(district, name_zh, since)]

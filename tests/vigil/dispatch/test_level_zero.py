@@ -42,3 +42,20 @@ def test_one_available_unit_of_the_district_is_enough() -> None:
 
 def test_a_district_without_units_is_at_level_zero() -> None:
     assert len(level_zero_conditions("liuji", "刘集镇", UNITS, at(90))) == 1
+
+
+def test_a_unit_whose_status_is_not_known_yet_is_not_unavailable() -> None:
+    beiyuan = [u for u in UNITS if u["district"] == "beiyuan"]
+    assert len(level_zero_conditions("beiyuan", "北苑镇", beiyuan, at(90))) == 1
+    assert level_zero_conditions("beiyuan", "北苑镇", [*beiyuan, None], at(90)) == []
+
+
+def test_level_zero_noticed_on_an_older_event_starts_at_the_units_newest_change() -> None:
+    # the fleet topic interleaves partitions: the event completing the picture (at 30 s) can be applied after
+    # a newer one (amb-beiyuan-2 out of service at 120 s); level zero began at 120 s, not at 30 s
+    late = [
+        unit("amb-beiyuan-1", "beiyuan", "dispatched", since=30),
+        unit("amb-beiyuan-2", "beiyuan", "out_of_service", since=120),
+    ]
+    [c] = level_zero_conditions("beiyuan", "北苑镇", late, at(30))
+    assert c.since == at(120)
