@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, INTERVALS_IMPOSSIBLE
 from streams.outbox import Outbox
 from vigil.core.alerts import epoch
-from vigil.core.contracts import Complaint, DispatchEvent, EventType, FeverCall, Observation, Source
+from vigil.core.contracts import (
+    Complaint,
+    DispatchClock,
+    DispatchEvent,
+    EventType,
+    FeverCall,
+    Observation,
+    Source,
+)
 from vigil.core.dedup import remember
 from vigil.dispatch import incidents
 from vigil.dispatch.alerts import IncidentLimits
@@ -20,6 +29,7 @@ if TYPE_CHECKING:
     from streams.runtime import Pipeline
 
 UNIT_SEEN_CAP = 256
+IDLE_S = 5.0
 
 
 def register(pipe: Pipeline) -> None:
@@ -36,6 +46,12 @@ def register(pipe: Pipeline) -> None:
     assert pipe.alerts is not None
     alerts = pipe.alerts
     clock = PartitionClock()
+    # how far each dispatch partition has been processed, incident or unit event alike: reported to the fleet
+    # after the batch's unit events, as its event-time watermark
+    progress = PartitionClock()
+    last_event: dict[int, float] = {}  # wall (monotonic) time of each partition's latest event
+    last_reported: list[tuple[tuple[int, float | None, bool], ...] | None] = [None]
+    fleet_partitions = list(range(pipe.topics.fleet.partitions))
     incident_alerts = IncidentAlerts(alerts.book("dispatch"), IncidentLimits.from_settings(pipe.settings))
     restored_generation = [-1]
     # this batch's incident intervals, parsed once and written back once (with their partition)
@@ -114,12 +130,43 @@ def register(pipe: Pipeline) -> None:
         alerts.publish(incident_alerts.check(state.times, epoch(newest), partition), outbox)
         check_due(partition, newest, outbox)
 
+    def idle(partition: int, now: float) -> bool:
+        """Caught up and without an event for IDLE_S of wall time: whatever comes next on it is newer than
+        what every partition has reached (a replay sends in event-time order; live events are current), so
+        it need not hold the others back. Caught up alone is not enough: between two fetches of a replay at
+        full speed a partition looks caught up while more is on its way."""
+        return pipe.caught_up(source_spec.name, partition) and now - last_event.get(partition, 0.0) >= IDLE_S
+
+    def report_clock(outbox: Outbox) -> None:
+        """Tell every fleet partition how far this worker's dispatch partitions are (after the unit events
+        already in ``outbox``): the fleet confirms a district's level zero only up to where all are."""
+        owned = sorted(pipe.owned(source_spec.name))
+        if not owned:
+            return
+        now = time.monotonic()
+        times = tuple((p, progress.newest([p]) or None, idle(p, now)) for p in owned)
+        if times == last_reported[0]:
+            return  # nothing new: a quiet pipeline's topics stay quiet (and its consumer group caught up)
+        last_reported[0] = times
+        value = DispatchClock(times).encode()
+        for f in fleet_partitions:
+            outbox.add(fleet_topic, DispatchClock.KEY, value, f)
+
+    @pipe.timer(1.0)
+    async def dispatch_clock() -> None:
+        """A quiet or caught-up partition reports too (it holds nobody back)."""
+        outbox = Outbox(pipe.app)
+        report_clock(outbox)
+        await outbox.flush()
+
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
         restore_alerts()
         event = pipe.decode_or_reject(Source.DISPATCH, raw, msg, outbox)
         if event is None:
             return
         assert isinstance(event, DispatchEvent)
+        progress.advance(msg.partition, event.event_time.timestamp())
+        last_event[msg.partition] = time.monotonic()
         if event.incident_id is not None:
             state, duplicate = incidents.apply(incident_table.get(event.incident_id), event)
         else:
@@ -148,6 +195,7 @@ def register(pipe: Pipeline) -> None:
         EVENTS_CONSUMED.labels(Source.DISPATCH, event.event_type.value).inc()
 
     def before_flush(outbox: Outbox) -> None:
+        report_clock(outbox)
         save_alerts()
         for incident, (state, partition) in loaded.items():
             times_table.set(incident, state.to_dict(), partition)

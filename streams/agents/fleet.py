@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from streams.outbox import Outbox
 from vigil.core.alerts import epoch
-from vigil.core.contracts import DispatchEvent, Source, decode
+from vigil.core.contracts import DispatchClock, DispatchEvent, Source, decode
 from vigil.dispatch import fleet
 from vigil.dispatch.alerts import level_zero_conditions
-from vigil.dispatch.event_clock import PartitionClock
+from vigil.dispatch.event_clock import Watermark
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
@@ -26,7 +26,10 @@ def register(pipe: Pipeline) -> None:
     assert pipe.alerts is not None
     alerts = pipe.alerts
     book = alerts.book("fleet")
-    clock = PartitionClock()
+    # per fleet partition: how far every dispatch partition is, as reported on that fleet partition after the
+    # unit events it forwarded there (so what is reported has been applied here)
+    dispatch_partitions = pipe.topics.dispatch.partitions
+    marks: dict[int, Watermark] = {}
     # units by home district, so level zero reads a district's units, not the whole fleet's; units the city
     # model does not know (a CAD import) are added as they are seen, and from the table after a rebalance
     units_of: dict[str, set[str]] = {}
@@ -71,13 +74,24 @@ def register(pipe: Pipeline) -> None:
                 alerts_table.delete(district)
         dirty.clear()
 
+    def confirmed_until(owned: set[int]) -> float | None:
+        """Event time up to which every unit event of the owned fleet partitions' districts has been applied:
+        the slowest of their watermarks; None until each has heard from every dispatch partition."""
+        values = [marks[f].value() if f in marks else None for f in owned]
+        known = [v for v in values if v is not None]
+        return min(known) if known and len(known) == len(values) else None
+
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
+        if msg.key == DispatchClock.KEY:
+            mark = marks.setdefault(msg.partition, Watermark(dispatch_partitions))
+            for partition, t, idle in DispatchClock.decode(raw).times:
+                mark.report(partition, t, idle)
+            return
         restore()
         # already validated and de-duplicated by the dispatch agent; a decode error here is a bug and is
         # dead-lettered by Pipeline.consume
         event = decode(raw, Source.DISPATCH)
         assert isinstance(event, DispatchEvent) and event.unit is not None
-        clock.advance(msg.partition, event.event_time.timestamp())
         state, update = fleet.apply(unit_table.get(event.unit), event, home.get(event.unit))
         # an older event than the status held is normal here, not late input: the unit's events come from
         # several dispatch partitions (one per incident) and interleave on this topic; last writer wins
@@ -94,9 +108,12 @@ def register(pipe: Pipeline) -> None:
         note_changes()
 
     def before_flush(outbox: Outbox) -> None:
-        """A level zero that has now lasted its minimum duration fires, judged at this worker's fleet time."""
-        if book.pending:
-            alerts.publish(book.promote(epoch(clock.newest(pipe.owned(source_spec.name)))), outbox)
+        """A level zero that has now lasted its minimum duration fires, judged at the time up to which every
+        dispatch partition's unit events are known here (never at the newest event seen: an older one may
+        still be on its way from a slower partition)."""
+        until = confirmed_until(pipe.owned(source_spec.name))
+        if book.pending and until is not None:
+            alerts.publish(book.promote(epoch(until)), outbox)
         save()
 
     @pipe.app.agent(pipe.topic(source_spec), name="fleet", concurrency=1)
@@ -105,15 +122,14 @@ def register(pipe: Pipeline) -> None:
 
     @pipe.timer(2.0)
     async def level_zero_due() -> None:
-        """On a quiet night no unit event may come for a while: once every owned partition is caught up,
-        event time is the newest any of them has shown."""
-        owned = pipe.owned(source_spec.name)
-        if not owned or not all(pipe.caught_up(source_spec.name, p) for p in owned):
+        """On a quiet night no unit event may come for a while, but the dispatch workers' clock reports do:
+        a level zero that has lasted its minimum duration by the confirmed time fires."""
+        until = confirmed_until(pipe.owned(source_spec.name))
+        if until is None:
             return
         restore()
-        newest = clock.newest(owned)
-        if newest and book.pending:
-            await alerts.publish_now(book.promote(epoch(newest)))
+        if book.pending:
+            await alerts.publish_now(book.promote(epoch(until)))
             outbox = Outbox(pipe.app)
             save()
             alerts_table.flush(outbox)

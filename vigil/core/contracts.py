@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
 from pydantic import (
@@ -573,6 +573,26 @@ class FeverCall:
     def decode(cls, raw: bytes) -> FeverCall:
         data = orjson.loads(raw)
         return cls(incident=data["i"], district=data["d"], at=float(data["t"]))
+
+
+@dataclass(frozen=True)
+class DispatchClock:
+    """How far dispatch partitions have been processed, sent by the dispatch agent to every partition of the
+    fleet topic after the unit events of a batch: the fleet's event-time watermark (see
+    ``vigil.dispatch.event_clock.Watermark``). Its key marks it apart from the forwarded dispatch events."""
+
+    KEY: ClassVar[bytes] = b"\x00clock"
+    times: tuple[tuple[int, float | None, bool], ...]  # (dispatch partition, event time, caught up)
+
+    def encode(self) -> bytes:
+        return orjson.dumps({"clock": [list(t) for t in self.times]})
+
+    @classmethod
+    def decode(cls, raw: bytes) -> DispatchClock:
+        data = orjson.loads(raw)
+        return cls(
+            tuple((int(p), None if t is None else float(t), bool(idle)) for p, t, idle in data["clock"])
+        )
 
 
 # The fields whose first non-empty value is a source event's partition key: the natural key that keeps an
