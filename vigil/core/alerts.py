@@ -161,9 +161,14 @@ class AlertBook:
         record = self.active.pop(fingerprint, None)
         if record is None:
             pending = self.pending.pop(fingerprint, None)
-            if pending is not None:
-                self.changed.add(fingerprint)
-                self.held_back[pending.alertname] = self.held_back.get(pending.alertname, 0) + 1
+            if pending is None:
+                return None
+            self.changed.add(fingerprint)
+            # it may have lasted its minimum duration already, only not yet been promoted (promotion waits
+            # for every partition to reach that time): then it happened, and is announced as an episode
+            if at - pending.since >= self.policy.rule(pending.alertname).min_duration:
+                return self.episode(pending, at)
+            self.held_back[pending.alertname] = self.held_back.get(pending.alertname, 0) + 1
             return None
         self.changed.add(fingerprint)
         lasted = max(timedelta(0), at - record.starts_at)

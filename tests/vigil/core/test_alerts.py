@@ -104,3 +104,17 @@ def test_stored_entries_restore_a_book_that_neither_repeats_nor_forgets() -> Non
         fired.fingerprint: None,
         late.fingerprint: {"firing": late.model_dump(mode="json")},
     }
+
+
+def test_a_condition_that_lasted_its_minimum_but_cleared_before_promotion_is_an_episode() -> None:
+    # promotion waits until every partition has reached the time; the clearing event can come first
+    book = AlertBook("fleet", policy=TEN_MIN)
+    assert book.reconcile("district", "beiyuan", [zero("beiyuan", minutes(0))], minutes(1)) == []
+    [episode] = book.reconcile("district", "beiyuan", [], minutes(30))
+    assert (episode.starts_at, episode.ends_at, episode.severity) == (
+        minutes(0),
+        minutes(30),
+        Severity.WARNING,
+    )
+    assert episode.annotations["duration_s"] == "1800"
+    assert book.pending == {} and book.active == {} and book.held_back == {}
