@@ -160,5 +160,5 @@ def level_zero_conditions(
     mine = [u for u in units if u is not None and u["district"] == district]
     if any(u["status"] == UnitStatus.AVAILABLE for u in mine):
         return []
-    since = max((datetime.fromisoformat(u["since"]) for u in mine), default=at)
+    since = max((datetime.fromisoformat(u.get("status_since", u["since"])) for u in mine), default=at)
     return [level_zero(district, name_zh, since)]

@@ -50,6 +50,9 @@ class UnitState(TypedDict):
     # handed over): the hospital's current offload delay, which the capacity room weighs
     hospital: NotRequired[str]
     waiting_since: NotRequired[str]
+    # when the current status began (``since`` is the newest event, which en route / on scene move on while
+    # the unit stays dispatched): the time a district's level zero dates from
+    status_since: NotRequired[str]
 
 
 def apply(
@@ -81,6 +84,11 @@ def apply(
         status=status.value,
         since=event.event_time.isoformat(),
         event_id=event.event_id,
+        status_since=(
+            state.get("status_since", state["since"])
+            if state is not None and state["status"] == status.value
+            else event.event_time.isoformat()
+        ),
     )
     if event.hospital is not None and status is UnitStatus.AT_HOSPITAL:
         updated["hospital"] = event.hospital

@@ -88,3 +88,12 @@ def test_a_unit_at_hospital_waits_until_handover() -> None:
     )
     cleared = fold([*SEQ[:3], ev(4, EventType.HANDOVER, 55), ev(5, EventType.CLEARED, 70)])
     assert "hospital" not in cleared and "waiting_since" not in cleared
+
+
+def test_status_since_is_when_the_status_began_not_the_newest_event() -> None:
+    notified = ev(7, EventType.UNIT_NOTIFIED, 5)
+    en_route = ev(8, EventType.EN_ROUTE, 6)
+    state = fold([SEQ[0], notified, en_route])
+    assert state["since"] == (T0 + timedelta(minutes=6)).isoformat()
+    assert state.get("status_since") == (T0 + timedelta(minutes=5)).isoformat()
+    assert fold([*SEQ[:3]]).get("status_since") == (T0 + timedelta(minutes=40)).isoformat()  # at hospital
