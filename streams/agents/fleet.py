@@ -95,6 +95,8 @@ def register(pipe: Pipeline) -> None:
         state, update = fleet.apply(unit_table.get(event.unit), event, home.get(event.unit))
         # an older event than the status held is normal here, not late input: the unit's events come from
         # several dispatch partitions (one per incident) and interleave on this topic; last writer wins
+        if update is fleet.Update.LATE:  # the status stands; the event is remembered in its timeline
+            unit_table.set(event.unit, state, msg.partition)
         if update is not fleet.Update.APPLIED:
             return
         unit_table.set(event.unit, state, msg.partition)

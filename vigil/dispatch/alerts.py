@@ -152,11 +152,10 @@ def level_zero_conditions(
     workers, interleaves differently. Dated by the units' own times, the alert starts at the same moment
     every time.
 
-    ``None`` stands for a unit the city lists whose status has not been seen yet: unknown is not unavailable
-    (a replay's first events, or a partition that is behind, would otherwise put a district at level zero
-    for the few seconds until that unit's status arrives — and at another replay speed, not at all)."""
-    if any(u is None for u in units):
-        return []
+    ``None`` stands for a unit the city lists whose status has not been seen yet; it is left out (a unit the
+    CAD feed never mentions must not hide a real level zero). At a replay's start a district can look empty
+    until its roster events arrive: that passing condition is never promoted, because promotion waits for
+    every dispatch partition to pass its minimum duration (``vigil.dispatch.event_clock.Watermark``)."""
     mine = [u for u in units if u is not None and u["district"] == district]
     if any(u["status"] == UnitStatus.AVAILABLE for u in mine):
         return []

@@ -53,6 +53,9 @@ class UnitState(TypedDict):
     # when the current status began (``since`` is the newest event, which en route / on scene move on while
     # the unit stays dispatched): the time a district's level zero dates from
     status_since: NotRequired[str]
+    # the unit's latest status events, [time, status, event id] in time order: an older event that arrives
+    # late (the fleet topic interleaves incidents' partitions) still cuts a run of one status where it belongs
+    recent: NotRequired[list[list[str]]]
 
 
 def apply(
@@ -71,8 +74,17 @@ def apply(
         return _initial(event, home_district), Update.APPLIED
     if state is not None and state["event_id"] == event.event_id:
         return state, Update.DUPLICATE
+    recent = _timeline(state)
+    if any(r[2] == event.event_id for r in recent):
+        return state if state is not None else _initial(event, home_district), Update.DUPLICATE
+    recent = sorted([*recent, [event.event_time.isoformat(), status.value, event.event_id]], key=_when)[
+        -RECENT:
+    ]
     if state is not None and datetime.fromisoformat(state["since"]) > event.event_time:
-        return state, Update.LATE
+        # older than the status held: the status stands, but the event may cut the run it began with
+        late = UnitState(**{**state, "recent": recent, "status_since": _run_start(recent)})
+        changed = late.get("status_since") != state.get("status_since", state["since"])
+        return late, Update.APPLIED if changed else Update.LATE
     district = home_district or (
         event.district
         if event.event_type in (EventType.UNIT_AVAILABLE, EventType.UNIT_OUT_OF_SERVICE)
@@ -84,17 +96,38 @@ def apply(
         status=status.value,
         since=event.event_time.isoformat(),
         event_id=event.event_id,
-        status_since=(
-            state.get("status_since", state["since"])
-            if state is not None and state["status"] == status.value
-            else event.event_time.isoformat()
-        ),
+        status_since=_run_start(recent),
+        recent=recent,
     )
     if event.hospital is not None and status is UnitStatus.AT_HOSPITAL:
         updated["hospital"] = event.hospital
         if event.event_type is EventType.AT_HOSPITAL:
             updated["waiting_since"] = event.event_time.isoformat()
     return updated, Update.APPLIED
+
+
+RECENT = 16
+
+
+def _when(entry: list[str]) -> tuple[datetime, str]:
+    return datetime.fromisoformat(entry[0]), entry[2]
+
+
+def _timeline(state: UnitState | None) -> list[list[str]]:
+    if state is None:
+        return []
+    return list(state.get("recent") or [[state["since"], state["status"], state["event_id"]]])
+
+
+def _run_start(recent: list[list[str]]) -> str:
+    """When the latest status began: the first event of the trailing run of that status."""
+    status = recent[-1][1]
+    start = recent[-1][0]
+    for entry in reversed(recent):
+        if entry[1] != status:
+            break
+        start = entry[0]
+    return start
 
 
 def _initial(event: DispatchEvent, home_district: str | None) -> UnitState:

@@ -68,7 +68,12 @@ def test_each_event_says_what_it_did_to_the_status() -> None:
     assert update is Update.APPLIED and state["status"] == UnitStatus.AT_HOSPITAL.value
     held = dict(state)
     assert apply(state, SEQ[2], "beiyuan") == (held, Update.DUPLICATE)
-    assert apply(state, SEQ[1], "beiyuan") == (held, Update.LATE)  # notified at 5 min: older than held
+    late, update = apply(state, SEQ[1], "beiyuan")  # notified at 5 min: older than held
+    assert update is Update.LATE
+    assert [late.get(k) for k in ("status", "since", "status_since")] == [
+        held.get(k) for k in ("status", "since", "status_since")
+    ]
+    assert [r[2] for r in late.get("recent", [])] == ["e0", "e1", "e2"]  # remembered where it belongs
     contact = ev(9, EventType.PATIENT_CONTACT, 50)
     assert apply(state, contact, "beiyuan")[1] is Update.APPLIED  # newer: the unit is busy on scene again
 
@@ -97,3 +102,16 @@ def test_status_since_is_when_the_status_began_not_the_newest_event() -> None:
     assert state["since"] == (T0 + timedelta(minutes=6)).isoformat()
     assert state.get("status_since") == (T0 + timedelta(minutes=5)).isoformat()
     assert fold([*SEQ[:3]]).get("status_since") == (T0 + timedelta(minutes=40)).isoformat()  # at hospital
+
+
+def test_a_late_event_cuts_the_run_it_belongs_in() -> None:
+    # dispatched on incident X at 5 min, cancelled at 8, on incident Y at 12; the cancel arrives last
+    x = ev(20, EventType.UNIT_NOTIFIED, 5)
+    y = ev(21, EventType.UNIT_NOTIFIED, 12)
+    cancel = ev(22, EventType.CANCELLED, 8)
+    state = fold([SEQ[0], x, y])
+    assert state.get("status_since") == (T0 + timedelta(minutes=5)).isoformat()  # one run, as far as known
+    state, update = apply(state, cancel, "beiyuan")
+    assert update is Update.APPLIED and state["status"] == UnitStatus.DISPATCHED.value
+    assert state.get("status_since") == (T0 + timedelta(minutes=12)).isoformat()
+    assert state == fold([SEQ[0], x, cancel, y])  # the same as in order
