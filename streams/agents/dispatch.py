@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, INTERVALS_IMPOSSIBLE
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from streams.runtime import Pipeline
 
 UNIT_SEEN_CAP = 256
-IDLE_S = 5.0
 
 
 def register(pipe: Pipeline) -> None:
@@ -49,8 +47,7 @@ def register(pipe: Pipeline) -> None:
     # how far each dispatch partition has been processed, incident or unit event alike: reported to the fleet
     # after the batch's unit events, as its event-time watermark
     progress = PartitionClock()
-    last_event: dict[int, float] = {}  # wall (monotonic) time of each partition's latest event
-    last_reported: list[tuple[tuple[int, float | None, bool], ...] | None] = [None]
+    touched: set[int] = set()  # partitions with an event in this batch
     fleet_partitions = list(range(pipe.topics.fleet.partitions))
     incident_alerts = IncidentAlerts(alerts.book("dispatch"), IncidentLimits.from_settings(pipe.settings))
     restored_generation = [-1]
@@ -130,34 +127,18 @@ def register(pipe: Pipeline) -> None:
         alerts.publish(incident_alerts.check(state.times, epoch(newest), partition), outbox)
         check_due(partition, newest, outbox)
 
-    def idle(partition: int, now: float) -> bool:
-        """Caught up and without an event for IDLE_S of wall time: whatever comes next on it is newer than
-        what every partition has reached (a replay sends in event-time order; live events are current), so
-        it need not hold the others back. Caught up alone is not enough: between two fetches of a replay at
-        full speed a partition looks caught up while more is on its way."""
-        return pipe.caught_up(source_spec.name, partition) and now - last_event.get(partition, 0.0) >= IDLE_S
-
     def report_clock(outbox: Outbox) -> None:
-        """Tell every fleet partition how far this worker's dispatch partitions are (after the unit events
-        already in ``outbox``): the fleet confirms a district's level zero only up to where all are."""
-        owned = sorted(pipe.owned(source_spec.name))
-        if not owned:
+        """Tell every fleet partition how far the partitions this batch read are (after the unit events
+        already in ``outbox``): the fleet confirms a district's level zero only up to where every busy
+        dispatch partition is. Only partitions with events report, and only from a batch: a quiet pipeline
+        writes nothing, and the fleet counts a partition that stopped reporting as idle."""
+        if not touched:
             return
-        now = time.monotonic()
-        times = tuple((p, progress.newest([p]) or None, idle(p, now)) for p in owned)
-        if times == last_reported[0]:
-            return  # nothing new: a quiet pipeline's topics stay quiet (and its consumer group caught up)
-        last_reported[0] = times
+        times = tuple((p, progress.newest([p])) for p in sorted(touched))
+        touched.clear()
         value = DispatchClock(times).encode()
         for f in fleet_partitions:
             outbox.add(fleet_topic, DispatchClock.KEY, value, f)
-
-    @pipe.timer(1.0)
-    async def dispatch_clock() -> None:
-        """A quiet or caught-up partition reports too (it holds nobody back)."""
-        outbox = Outbox(pipe.app)
-        report_clock(outbox)
-        await outbox.flush()
 
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
         restore_alerts()
@@ -166,7 +147,7 @@ def register(pipe: Pipeline) -> None:
             return
         assert isinstance(event, DispatchEvent)
         progress.advance(msg.partition, event.event_time.timestamp())
-        last_event[msg.partition] = time.monotonic()
+        touched.add(msg.partition)
         if event.incident_id is not None:
             state, duplicate = incidents.apply(incident_table.get(event.incident_id), event)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from streams.outbox import Outbox
@@ -30,6 +31,7 @@ def register(pipe: Pipeline) -> None:
     # unit events it forwarded there (so what is reported has been applied here)
     dispatch_partitions = pipe.topics.dispatch.partitions
     marks: dict[int, Watermark] = {}
+    started = time.monotonic()
     # units by home district, so level zero reads a district's units, not the whole fleet's; units the city
     # model does not know (a CAD import) are added as they are seen, and from the table after a rebalance
     units_of: dict[str, set[str]] = {}
@@ -77,15 +79,17 @@ def register(pipe: Pipeline) -> None:
     def confirmed_until(owned: set[int]) -> float | None:
         """Event time up to which every unit event of the owned fleet partitions' districts has been applied:
         the slowest of their watermarks; None until each has heard from every dispatch partition."""
-        values = [marks[f].value() if f in marks else None for f in owned]
+        wall = time.monotonic()
+        values = [marks[f].value(wall) if f in marks else None for f in owned]
         known = [v for v in values if v is not None]
         return min(known) if known and len(known) == len(values) else None
 
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
         if msg.key == DispatchClock.KEY:
-            mark = marks.setdefault(msg.partition, Watermark(dispatch_partitions))
-            for partition, t, idle in DispatchClock.decode(raw).times:
-                mark.report(partition, t, idle)
+            wall = time.monotonic()
+            mark = marks.setdefault(msg.partition, Watermark(dispatch_partitions, started))
+            for partition, t in DispatchClock.decode(raw).times:
+                mark.report(partition, t, wall)
             return
         restore()
         # already validated and de-duplicated by the dispatch agent; a decode error here is a bug and is

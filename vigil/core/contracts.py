@@ -582,7 +582,7 @@ class DispatchClock:
     ``vigil.dispatch.event_clock.Watermark``). Its key marks it apart from the forwarded dispatch events."""
 
     KEY: ClassVar[bytes] = b"\x00clock"
-    times: tuple[tuple[int, float | None, bool], ...]  # (dispatch partition, event time, caught up)
+    times: tuple[tuple[int, float], ...]  # (dispatch partition, newest event time processed on it)
 
     def encode(self) -> bytes:
         return orjson.dumps({"clock": [list(t) for t in self.times]})
@@ -590,9 +590,7 @@ class DispatchClock:
     @classmethod
     def decode(cls, raw: bytes) -> DispatchClock:
         data = orjson.loads(raw)
-        return cls(
-            tuple((int(p), None if t is None else float(t), bool(idle)) for p, t, idle in data["clock"])
-        )
+        return cls(tuple((int(p), float(t)) for p, t in data["clock"]))
 
 
 # The fields whose first non-empty value is a source event's partition key: the natural key that keeps an

@@ -24,39 +24,41 @@ class PartitionClock:
 
 
 class Watermark:
-    """How far every dispatch partition has got, as the fleet agent hears it: each dispatch worker reports its
-    partitions' times (after the unit events of that batch), so the fleet may judge a district "at time t"
-    only once no dispatch partition can still forward a unit event older than t.
+    """How far every dispatch partition has got, as the fleet agent hears it: each dispatch batch reports
+    the times of the partitions it read (after its unit events), so the fleet may judge a district "at time
+    t" only once no busy dispatch partition can still forward a unit event older than t.
 
     Without it the fleet judged by the newest unit event it had seen, and the fleet topic interleaves the
     events of every dispatch partition: at full replay speed a district's level zero was confirmed before an
-    earlier "available" from a lagging partition had arrived, so a replay at another speed, or on two
-    workers, raised different alerts. A partition that is caught up (idle) holds nobody back: on a quiet
-    night the newest time any partition reached is the time."""
+    earlier "available" from a lagging partition had arrived, so a replay at another speed raised different
+    alerts. A partition that has not reported for ``idle_after_s`` of wall time is idle and holds nobody back
+    (judged here, by the reader, so a quiet pipeline writes nothing): its next event is newer than what the
+    others have reached (a replay sends in event-time order; live events are current). Pure: wall times are
+    passed in."""
 
-    def __init__(self, partitions: int) -> None:
+    def __init__(self, partitions: int, started: float, idle_after_s: float = 5.0) -> None:
         self.partitions = partitions
-        self._times: dict[int, float | None] = {}
-        self._idle: dict[int, bool] = {}
+        self.started = started
+        self.idle_after_s = idle_after_s
+        self._times: dict[int, float] = {}
+        self._heard: dict[int, float] = {}
 
-    def report(self, partition: int, t: float | None, idle: bool) -> None:
-        """Partition ``partition`` has been processed up to event time ``t`` (None: no event yet)."""
-        if t is not None:
-            previous = self._times.get(partition)
-            t = t if previous is None else max(previous, t)
-        elif partition in self._times:
-            t = self._times[partition]
-        self._times[partition] = t
-        self._idle[partition] = idle
+    def report(self, partition: int, t: float, wall: float) -> None:
+        """Partition ``partition`` has been processed up to event time ``t``, heard at wall time ``wall``."""
+        self._times[partition] = max(self._times.get(partition, t), t)
+        self._heard[partition] = wall
 
-    def value(self) -> float | None:
-        """The event time every partition has reached; None until each has reported (and one has an event)."""
-        if len(self._times) < self.partitions:
-            return None
-        busy = [t for p, t in self._times.items() if not self._idle[p]]
-        if any(t is None for t in busy):
-            return None
-        known = [t for t in self._times.values() if t is not None]
-        if not known:
-            return None
-        return min(t for t in busy if t is not None) if busy else max(known)
+    def value(self, wall: float) -> float | None:
+        """The event time every busy partition has reached at wall time ``wall``; None while a partition
+        that never reported may still be starting, or before any report."""
+        busy: list[float] = []
+        for p in range(self.partitions):
+            heard = self._heard.get(p)
+            if heard is None:
+                if wall - self.started < self.idle_after_s:
+                    return None
+            elif wall - heard < self.idle_after_s:
+                busy.append(self._times[p])
+        if busy:
+            return min(busy)
+        return max(self._times.values(), default=None)
