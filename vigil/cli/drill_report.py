@@ -145,7 +145,7 @@ def timeline_rows(f: AfterAction) -> list[list[str]]:
             e.severity,
             e.place or "-",
             _t(e.fired, tz),
-            _t(e.delivered, tz, "未送达 / not delivered"),
+            _t(e.delivered, tz, "未送达 / not delivered" if f.delivery_checked else "未检查 / not checked"),
             _t(e.resolved, tz, "未恢复 / still firing"),
             format_duration((e.resolved or max(end, e.fired)) - e.fired),
             e.summary_zh + (" / " if e.summary_zh and e.summary_en else "") + e.summary_en,
@@ -519,7 +519,11 @@ def render_html(facts: AfterAction) -> str:
                 + ". 送达时间为投递路由的实际时间 / Delivered is the delivery route's wall-clock time.",
             )
             + (
-                _table(TIMELINE_HEAD, timeline_rows(f), (e.delivered is None for e in f.timeline))
+                _table(
+                    TIMELINE_HEAD,
+                    timeline_rows(f),
+                    (f.delivery_checked and e.delivered is None for e in f.timeline),
+                )
                 if f.timeline
                 else _note("演练期间无告警 / No alerts during the drill.")
             ),

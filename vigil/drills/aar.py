@@ -185,6 +185,7 @@ class AfterAction:
     detections: list[Detection]
     findings: list[Finding] = field(default_factory=list)
     timezone: str = "UTC"
+    delivery_checked: bool = True  # False: no Alertmanager was asked during the drill
 
     @property
     def tz(self) -> tzinfo:
@@ -424,6 +425,7 @@ def findings(
     responses: Iterable[ResponseRow],
     timeline: Iterable[TimelineEntry],
     level_zero: Iterable[LevelZeroEpisode],
+    delivery_checked: bool = True,
 ) -> list[Finding]:
     """What went well and what did not, from the facts above: one line each, bilingual."""
     out: list[Finding] = []
@@ -533,6 +535,8 @@ def findings(
         )
 
     entries = list(timeline)
+    if not delivery_checked:  # no Alertmanager was asked: nothing is known of delivery, either way
+        return out
     undelivered: dict[str, int] = {}
     for e in entries:
         if e.delivered is None:
@@ -586,6 +590,9 @@ def after_action(
         level_zero=level_zero,
         responses=responses,
         detections=detections,
-        findings=findings(detections, responses, timeline, level_zero),
+        findings=findings(
+            detections, responses, timeline, level_zero, bool(result.get("delivery_checked", True))
+        ),
         timezone=city.timezone,
+        delivery_checked=bool(result.get("delivery_checked", True)),
     )

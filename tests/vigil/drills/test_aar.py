@@ -69,6 +69,8 @@ def city() -> City:
 
 def facts(city: City, alerts: list[dict[str, Any]], truth: list[dict[str, Any]], **kw: Any) -> AfterAction:
     result = {"name": "night", "alerts": alerts, "records": len(alerts), "windows": kw.pop("windows", [])}
+    if "delivery_checked" in kw:
+        result["delivery_checked"] = kw.pop("delivery_checked")
     return after_action(result, DRILL, truth, city, 660.0, 900.0, **kw)
 
 
@@ -289,6 +291,9 @@ def test_undelivered_alerts_are_counted_per_name(city: City) -> None:
         "2 StalledIncident alerts not delivered"
     ]
     assert not [x for x in f.strengths if x.topic == "delivery"]
+    # a drill during which no Alertmanager was asked says nothing of delivery, either way
+    unchecked = facts(city, alerts, [], delivery_checked=False)
+    assert not [x for x in unchecked.findings if x.topic == "delivery"]
 
 
 def test_overview(city: City) -> None:
