@@ -3,6 +3,9 @@
 - (e1) a simulated city-day (all three sources), produced at max speed into a fresh namespace whose worker
   is already running and assigned: wall time from the first record sent to the worker having processed
   everything (every event accounted for, every lag 0).
+- (e3) the same city-day run as a drill, end to end, as an operator starts one: ``vigil drill run LOG --speed
+  max`` creates the drill's topics, starts its worker, replays the log, waits until everything derived is
+  applied and every event-time check has run again, and writes the results; wall time of all of that.
 - (e2) a city-year of fever-clinic sentinel reports only (the sentinel simulator alone: every site, every
   day), produced first, then processed by a fresh worker: time from its first processed report to the last,
   and reports/s. This is the surveillance path alone: detectors, district state, escalation.
@@ -12,6 +15,8 @@ Both runs are checked against the ground truth, like row (c).
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from datetime import timedelta
 
@@ -19,6 +24,7 @@ from benchmarks.core import BenchContext, Row
 from benchmarks.data import dataset, produce, sim_start, simulated
 from benchmarks.truth import outcome
 from benchmarks.worker import VigilWorker
+from benchmarks.worker_pool import fresh_namespace
 from producers.sim.sentinel import reports
 from vigil.core.city import load_city
 
@@ -59,6 +65,42 @@ def city_day(ctx: BenchContext) -> Row:
         },
         note=f"{verdict}; from the first record sent (worker already running) to completion",
         failed=failed,
+    )
+
+
+def drill_day(ctx: BenchContext) -> Row:
+    """(e3) a simulated city-day as a drill at max speed, from `vigil drill run` to its results."""
+    from producers.drill import Drill, Plan, delete_drill
+    from vigil.core.contracts import encode
+    from vigil.core.settings import Settings
+
+    city = load_city()
+    ctx.progress("(e3) simulating a city-day into a log…")
+    events = list(simulated(ctx, 1.0))
+    log = ctx.workdir / "drill-day.ndjson"
+    log.write_bytes(b"".join(encode(e) + b"\n" for e in events))
+    namespace = fresh_namespace(ctx, "bd")
+    settings = Settings(
+        kafka_bootstrap=ctx.bootstrap,
+        namespace=namespace,
+        partitions=ctx.partitions,
+        state_dir=ctx.workdir / "drill-state",
+    )
+    ctx.namespaces.append(f"{namespace}-drill-day")
+    t0 = time.monotonic()
+    folder = Drill(settings, Plan("day", log, math.inf, None), city, report=ctx.progress).run()
+    seconds = time.monotonic() - t0
+    result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    delete_drill(settings, "day")
+    consumed = sum(result["consumed"].values())
+    return Row(
+        "e3",
+        "a city-day as a drill at max speed, end to end",
+        round(seconds, 2),
+        "s",
+        details={"events": len(events), "consumed": consumed, "alert_episodes": len(result["alerts"])},
+        note="topics created, drill worker started, log replayed, everything applied, results written",
+        failed=consumed < len(events),
     )
 
 

@@ -48,6 +48,7 @@ STEPS = (
     Step("d", "d", "end-to-end latency, event to alert record", latency.run),
     Step("e", "e1", "a city-day replayed at max speed and processed", _one(replay.city_day)),
     Step("e", "e2", "a city-year of sentinel reports", replay.sentinel_year),
+    Step("e", "e3", "a city-day as a drill at max speed", _one(replay.drill_day)),
     Step("f", "f", "memory at 10,000 open incidents", memory.run),
     Step("g", "g", "a large city at 60x real time", large_city.run),
     Step("h", "h", "/beds answer time with 200 hospitals", beds_answer.run),
