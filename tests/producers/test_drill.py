@@ -39,7 +39,7 @@ pytestmark = pytest.mark.integration
 CITY = load_city()
 TZ = ZoneInfo(CITY.timezone)
 NIGHT = datetime(2026, 11, 20, 21, 0, tzinfo=TZ)  # one hour, a mass-casualty incident in Beiyuan at 21:05
-OUTBREAK_START = date(2026, 2, 3)
+OUTBREAK_START = date(2025, 2, 3)  # last year's flu season: the drill's topics must keep it
 OUTBREAK_SITES = ("chc-chengguan-1", "chc-chengguan-2")
 # live-worker metrics that say what it holds (its timers, rates and lag move on by themselves)
 HELD = (
@@ -210,6 +210,9 @@ def test_the_drills_alerts_carry_its_name_and_the_live_namespace_is_untouched(dr
     drill_topics = Topics(f"{drills.live.namespace}-drill-at60", 4)
     records = asyncio.run(_values(drills.kafka, drill_topics.alerts.name))
     assert records and {r["drill"] for r in records} == {"at60"}
+    # its workers were a Prometheus target of their own, labelled with the drill's name
+    [target] = json.loads((drills.state / "drills" / "targets" / "at60.json").read_text())
+    assert target["labels"] == {"drill": "at60"} and target["targets"]
     listed = run_vigil(drills.env, "drill", "list", "--json")
     assert {d["name"] for d in json.loads(listed.stdout)} >= {"at60", "atmax", "two"}
 
@@ -267,8 +270,8 @@ def test_an_injected_outbreak_is_detected_and_escalated_and_the_report_states_th
     drills: Drills, tmp_path: Path
 ) -> None:
     # five weeks of fever-clinic reports (the detectors' 28-day baseline), the outbreak in the last days
-    first = datetime(2026, 1, 1, tzinfo=TZ)
-    history = list(reports(CITY, first, datetime(2026, 2, 8, tzinfo=TZ), seed=7))
+    first = datetime(2025, 1, 1, tzinfo=TZ)
+    history = list(reports(CITY, first, datetime(2025, 2, 8, tzinfo=TZ), seed=7))
     log = tmp_path / "winter.ndjson"
     log.write_bytes(b"".join(encode(e) + b"\n" for e in history))
     overlay = tmp_path / "flu.yaml"
@@ -277,7 +280,11 @@ def test_an_injected_outbreak_is_detected_and_escalated_and_the_report_states_th
         drills.env, "drill", "run", str(log), "--name", "flu", "--overlay", str(overlay), timeout=600
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    records = asyncio.run(_values(drills.kafka, Topics(f"{drills.live.namespace}-drill-flu", 4).alerts.name))
+    flu = Topics(f"{drills.live.namespace}-drill-flu", 4)
+    # a log from last year is kept whole (records carry their event time; retention has no time limit)
+    kept = asyncio.run(_values(drills.kafka, flu.sentinel.name))
+    assert len(kept) == len(history)
+    records = asyncio.run(_values(drills.kafka, flu.alerts.name))
     onset = datetime.combine(OUTBREAK_START, datetime.min.time(), TZ)
     # the truth, from the alert records themselves: the first aberration at either injected site, and the
     # district's escalation
