@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiokafka import AIOKafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
 from producers.pacing import Pacer
@@ -40,7 +39,7 @@ from vigil.core.errors import VigilError
 from vigil.core.settings import Settings
 from vigil.drills.results import episodes
 from vigil.platform.admin import delete_group, delete_topics, ensure_topics, partition_counts
-from vigil.platform.offsets import group_behind, partitions_of, stages
+from vigil.platform.offsets import group_behind, read_to_end, stages
 from vigil.platform.processes import ManagedProcess, free_port
 
 POLL_S = 0.5
@@ -333,26 +332,8 @@ class Drill:
     # -- results -------------------------------------------------------------------------------------------
     async def alert_episodes(self) -> list[dict[str, Any]]:
         """Every alert record on the drill's alerts topic (read to its end), folded into episodes."""
-        topic = self.topics.alerts.name
-        tps = await partitions_of(self.bootstrap, [topic])
-        # earliest: a manually assigned consumer starts from its reset policy (seek_to_beginning before the
-        # first fetch was seen to leave it at the end)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        records: list[dict[str, Any]] = []
-        try:
-            consumer.assign(tps)
-            ends = await consumer.end_offsets(tps)
-            remaining = {tp for tp in tps if ends[tp] > 0}
-            while remaining:
-                for batch in (await consumer.getmany(*remaining, timeout_ms=1000)).values():
-                    records += [json.loads(r.value) for r in batch if r.value is not None]
-                remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
-        finally:
-            await consumer.stop()
-        return episodes(records)
+        records = await read_to_end(self.bootstrap, [self.topics.alerts.name])
+        return episodes(json.loads(r.value) for r in records if r.value is not None)
 
     def windows(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from producers.sim import simulate
@@ -32,7 +31,7 @@ from tests.support.processes import clean_env, run_vigil
 from tests.support.progress import settle
 from vigil.core.city import load_city
 from vigil.core.contracts import Event, Source, Topics, encode
-from vigil.platform.offsets import partitions_of
+from vigil.platform.offsets import read_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -62,27 +61,14 @@ async def snapshot_topics(kafka: str, topics: Topics) -> dict[str, str]:
     """Every record of the namespace's topics (changelogs included) as a digest per topic, and the group's
     committed offsets."""
     names = [t.name for t in topics.all()]
-    tps = await partitions_of(kafka, names)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
     digests: dict[str, Any] = {}
-    try:
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        seen: dict[Any, list[bytes]] = {tp: [] for tp in tps}
-        while remaining:
-            for tp, batch in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                seen[tp] += [
-                    orjson.dumps([r.offset, r.key, r.value, r.timestamp], default=repr) for r in batch
-                ]
-            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
-        for tp, records in seen.items():
-            digests[f"{tp.topic}:{tp.partition}"] = (ends[tp], hashlib.sha256(b"".join(records)).hexdigest())
-    finally:
-        await consumer.stop()
+    seen: dict[str, list[bytes]] = {}
+    for r in await read_to_end(kafka, names):
+        seen.setdefault(f"{r.topic}:{r.partition}", []).append(
+            orjson.dumps([r.offset, r.key, r.value, r.timestamp], default=repr)
+        )
+    for where, records in seen.items():
+        digests[where] = (len(records), hashlib.sha256(b"".join(records)).hexdigest())
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
     await admin.start()
     try:
@@ -218,23 +204,7 @@ def test_the_drills_alerts_carry_its_name_and_the_live_namespace_is_untouched(dr
 
 
 async def _values(kafka: str, topic: str) -> list[dict[str, Any]]:
-    tps = await partitions_of(kafka, [topic])
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    out: list[dict[str, Any]] = []
-    try:
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        while remaining:
-            for batch in (await consumer.getmany(*remaining, timeout_ms=1000)).values():
-                out += [orjson.loads(r.value) for r in batch if r.value is not None]
-            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
-    finally:
-        await consumer.stop()
-    return out
+    return [orjson.loads(r.value) for r in await read_to_end(kafka, [topic]) if r.value is not None]
 
 
 def test_a_drill_deleted_leaves_no_topic_behind(drills: Drills) -> None:

@@ -61,3 +61,27 @@ def stages(topics: Topics, consumed: Sequence[str]) -> list[list[str]]:
     """``consumed`` topics in the order records flow: sources first, then the repartition topics they feed."""
     sources = [topics.for_source(s).name for s in Source]
     return [[t for t in sources if t in consumed], [t for t in consumed if t not in sources]]
+
+
+async def read_to_end(bootstrap: str, topics: Sequence[str]) -> list[Any]:
+    """Every record of ``topics`` from the beginning to the end offsets of now, per partition in offset
+    order (aiokafka ``ConsumerRecord``s)."""
+    tps = await partitions_of(bootstrap, topics)
+    # earliest: a manually assigned consumer starts from its reset policy (seek_to_beginning before the
+    # first fetch was seen to leave it at the end)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        remaining = {tp for tp in tps if ends[tp] > 0}
+        while remaining:
+            for batch in (await consumer.getmany(*remaining, timeout_ms=1000)).values():
+                records += batch
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+    finally:
+        await consumer.stop()
+    return records
