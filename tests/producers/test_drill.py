@@ -57,7 +57,7 @@ def night_events() -> list[Event]:
     return list(simulate(CITY, NIGHT, timedelta(hours=1), seed=31, surge=[crash]))
 
 
-async def snapshot_topics(kafka: str, topics: Topics) -> dict[str, str]:
+async def snapshot_topics(kafka: str, topics: Topics) -> dict[str, Any]:
     """Every record of the namespace's topics (changelogs included) as a digest per topic, and the group's
     committed offsets."""
     names = [t.name for t in topics.all()]
