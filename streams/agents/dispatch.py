@@ -47,7 +47,8 @@ def register(pipe: Pipeline) -> None:
     # how far each dispatch partition has been processed, incident or unit event alike: reported to the fleet
     # after the batch's unit events, as its event-time watermark
     progress = PartitionClock()
-    touched: set[int] = set()  # partitions with an event in this batch
+    touched: set[int] = set()  # partitions with a message in this batch
+    last_offset: dict[int, int] = {}  # the last message processed on each partition
     fleet_partitions = list(range(pipe.topics.fleet.partitions))
     incident_alerts = IncidentAlerts(alerts.book("dispatch"), IncidentLimits.from_settings(pipe.settings))
     restored_generation = [-1]
@@ -130,11 +131,12 @@ def register(pipe: Pipeline) -> None:
     def report_clock(outbox: Outbox) -> None:
         """Tell every fleet partition how far the partitions this batch read are (after the unit events
         already in ``outbox``): the fleet confirms a district's level zero only up to where every busy
-        dispatch partition is. Only partitions with events report, and only from a batch: a quiet pipeline
-        writes nothing, and the fleet counts a partition that stopped reporting as idle."""
+        dispatch partition is. Only partitions with messages report, and only from a batch: a quiet pipeline
+        writes nothing. With the offset reached, the fleet can tell an idle partition (processed to its end,
+        by the broker's end offset) from a slow one."""
         if not touched:
             return
-        times = tuple((p, progress.newest([p])) for p in sorted(touched))
+        times = tuple((p, progress.newest([p]), last_offset[p]) for p in sorted(touched))
         touched.clear()
         value = DispatchClock(times).encode()
         for f in fleet_partitions:
@@ -142,12 +144,13 @@ def register(pipe: Pipeline) -> None:
 
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
         restore_alerts()
+        touched.add(msg.partition)
+        last_offset[msg.partition] = msg.offset
         event = pipe.decode_or_reject(Source.DISPATCH, raw, msg, outbox)
         if event is None:
             return
         assert isinstance(event, DispatchEvent)
         progress.advance(msg.partition, event.event_time.timestamp())
-        touched.add(msg.partition)
         if event.incident_id is not None:
             state, duplicate = incidents.apply(incident_table.get(event.incident_id), event)
         else:

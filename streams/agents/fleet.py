@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from aiokafka import TopicPartition
+
 from streams.outbox import Outbox
 from vigil.core.alerts import epoch
 from vigil.core.contracts import DispatchClock, DispatchEvent, Source, decode
 from vigil.dispatch import fleet
 from vigil.dispatch.alerts import level_zero_conditions
 from vigil.dispatch.event_clock import Watermark
+from vigil.platform.offsets import end_offsets
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
@@ -31,7 +34,7 @@ def register(pipe: Pipeline) -> None:
     # unit events it forwarded there (so what is reported has been applied here)
     dispatch_partitions = pipe.topics.dispatch.partitions
     marks: dict[int, Watermark] = {}
-    started = time.monotonic()
+    dispatch_ends: dict[int, int] = {}  # the dispatch topic's end offsets, refreshed by the timer below
     # units by home district, so level zero reads a district's units, not the whole fleet's; units the city
     # model does not know (a CAD import) are added as they are seen, and from the table after a rebalance
     units_of: dict[str, set[str]] = {}
@@ -80,16 +83,16 @@ def register(pipe: Pipeline) -> None:
         """Event time up to which every unit event of the owned fleet partitions' districts has been applied:
         the slowest of their watermarks; None until each has heard from every dispatch partition."""
         wall = time.monotonic()
-        values = [marks[f].value(wall) if f in marks else None for f in owned]
+        values = [marks[f].value(wall, dispatch_ends) if f in marks else None for f in owned]
         known = [v for v in values if v is not None]
         return min(known) if known and len(known) == len(values) else None
 
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
         if msg.key == DispatchClock.KEY:
             wall = time.monotonic()
-            mark = marks.setdefault(msg.partition, Watermark(dispatch_partitions, started))
-            for partition, t in DispatchClock.decode(raw).times:
-                mark.report(partition, t, wall)
+            mark = marks.setdefault(msg.partition, Watermark(dispatch_partitions))
+            for partition, t, offset in DispatchClock.decode(raw).times:
+                mark.report(partition, t, offset, wall)
             return
         restore()
         # already validated and de-duplicated by the dispatch agent; a decode error here is a bug and is
@@ -130,6 +133,9 @@ def register(pipe: Pipeline) -> None:
     async def level_zero_due() -> None:
         """On a quiet night no unit event may come for a while, but the dispatch workers' clock reports do:
         a level zero that has lasted its minimum duration by the confirmed time fires."""
+        tps = [TopicPartition(pipe.topics.dispatch.name, p) for p in range(dispatch_partitions)]
+        ends = await end_offsets(pipe.settings.bootstrap_servers, tps)
+        dispatch_ends.update({tp.partition: end for tp, end in ends.items()})
         until = confirmed_until(pipe.owned(source_spec.name))
         if until is None:
             return

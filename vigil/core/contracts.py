@@ -582,7 +582,8 @@ class DispatchClock:
     ``vigil.dispatch.event_clock.Watermark``). Its key marks it apart from the forwarded dispatch events."""
 
     KEY: ClassVar[bytes] = b"\x00clock"
-    times: tuple[tuple[int, float], ...]  # (dispatch partition, newest event time processed on it)
+    # (dispatch partition, newest event time processed on it, offset of the last message processed on it)
+    times: tuple[tuple[int, float, int], ...]
 
     def encode(self) -> bytes:
         return orjson.dumps({"clock": [list(t) for t in self.times]})
@@ -590,7 +591,7 @@ class DispatchClock:
     @classmethod
     def decode(cls, raw: bytes) -> DispatchClock:
         data = orjson.loads(raw)
-        return cls(tuple((int(p), float(t)) for p, t in data["clock"]))
+        return cls(tuple((int(p), float(t), int(o)) for p, t, o in data["clock"]))
 
 
 # The fields whose first non-empty value is a source event's partition key: the natural key that keeps an

@@ -25,39 +25,44 @@ class PartitionClock:
 
 class Watermark:
     """How far every dispatch partition has got, as the fleet agent hears it: each dispatch batch reports
-    the times of the partitions it read (after its unit events), so the fleet may judge a district "at time
-    t" only once no busy dispatch partition can still forward a unit event older than t.
+    the time and offset reached on the partitions it read (after its unit events), so the fleet may judge a
+    district "at time t" only once no dispatch partition can still forward a unit event older than t.
 
     Without it the fleet judged by the newest unit event it had seen, and the fleet topic interleaves the
     events of every dispatch partition: at full replay speed a district's level zero was confirmed before an
-    earlier "available" from a lagging partition had arrived, so a replay at another speed raised different
-    alerts. A partition that has not reported for ``idle_after_s`` of wall time is idle and holds nobody back
-    (judged here, by the reader, so a quiet pipeline writes nothing): its next event is newer than what the
-    others have reached (a replay sends in event-time order; live events are current). Pure: wall times are
-    passed in."""
+    earlier "available" from a lagging partition had arrived. A partition holds nobody back only when it is
+    idle by the facts: processed to its end offset (read from the broker by the caller) and not heard from
+    for ``idle_after_s``. Silence alone is not enough: a starved worker is silent too (seen under load). Pure:
+    wall times and end offsets are passed in."""
 
-    def __init__(self, partitions: int, started: float, idle_after_s: float = 5.0) -> None:
+    def __init__(self, partitions: int, idle_after_s: float = 5.0) -> None:
         self.partitions = partitions
-        self.started = started
         self.idle_after_s = idle_after_s
         self._times: dict[int, float] = {}
+        self._offsets: dict[int, int] = {}
         self._heard: dict[int, float] = {}
 
-    def report(self, partition: int, t: float, wall: float) -> None:
-        """Partition ``partition`` has been processed up to event time ``t``, heard at wall time ``wall``."""
+    def report(self, partition: int, t: float, offset: int, wall: float) -> None:
+        """Partition ``partition`` has been processed up to event time ``t`` and message ``offset``."""
         self._times[partition] = max(self._times.get(partition, t), t)
+        self._offsets[partition] = max(self._offsets.get(partition, offset), offset)
         self._heard[partition] = wall
 
-    def value(self, wall: float) -> float | None:
-        """The event time every busy partition has reached at wall time ``wall``; None while a partition
-        that never reported may still be starting, or before any report."""
+    def value(self, wall: float, ends: dict[int, int]) -> float | None:
+        """The event time every partition that is not idle has reached; None while a partition with
+        messages has not reported, or when nothing is known."""
         busy: list[float] = []
         for p in range(self.partitions):
+            end = ends.get(p)
+            if end is None:
+                return None  # its end offset is not known: it may hold anything
             heard = self._heard.get(p)
             if heard is None:
-                if wall - self.started < self.idle_after_s:
-                    return None
-            elif wall - heard < self.idle_after_s:
+                if end > 0:
+                    return None  # it has messages and has not reported: it may be behind
+                continue
+            done = self._offsets[p] + 1 >= end
+            if not done or wall - heard < self.idle_after_s:
                 busy.append(self._times[p])
         if busy:
             return min(busy)

@@ -21,27 +21,29 @@ def test_newest_over_partitions_and_zero_when_none_spoke() -> None:
     assert clock.newest([0, 1, 2]) == 300.0
 
 
-def test_the_watermark_waits_for_a_partition_that_may_still_be_starting_then_takes_the_slowest_busy_one() -> (
-    None
-):
-    mark = Watermark(3, started=0.0, idle_after_s=5.0)
-    mark.report(0, 500.0, wall=1.0)
-    mark.report(1, 300.0, wall=1.0)
-    assert mark.value(wall=2.0) is None  # partition 2 has not reported and the fleet started 2 s ago
-    mark.report(2, 900.0, wall=2.0)
-    assert mark.value(wall=2.0) == 300.0
-    mark.report(1, 200.0, wall=3.0)  # a report never takes a partition back
-    assert mark.value(wall=3.0) == 300.0
-    mark.report(1, 700.0, wall=3.0)
-    assert mark.value(wall=3.0) == 500.0
+ENDS = {0: 10, 1: 10, 2: 10}
 
 
-def test_a_partition_quiet_for_the_idle_time_holds_nobody_back() -> None:
-    mark = Watermark(3, started=0.0, idle_after_s=5.0)
-    mark.report(0, 500.0, wall=1.0)
-    mark.report(2, 900.0, wall=1.0)
-    assert mark.value(wall=4.0) is None  # partition 1 never reported: it may still be starting
-    assert mark.value(wall=5.5) == 500.0  # now it counts as idle; 0 and 2 are busy
-    mark.report(2, 950.0, wall=6.5)
-    assert mark.value(wall=6.5) == 950.0  # partition 0 quiet since 1.0: idle too
-    assert mark.value(wall=20.0) == 950.0  # everything quiet: the newest time any partition reached
+def test_the_watermark_waits_for_every_partition_with_messages_then_takes_the_slowest_busy_one() -> None:
+    mark = Watermark(3, idle_after_s=5.0)
+    mark.report(0, 500.0, 3, wall=1.0)
+    mark.report(1, 300.0, 3, wall=1.0)
+    assert mark.value(2.0, ENDS) is None  # partition 2 has messages and has not reported: it may be behind
+    assert mark.value(2.0, {0: 10, 1: 10}) is None  # an end offset not known: nothing can be said
+    mark.report(2, 900.0, 3, wall=2.0)
+    assert mark.value(2.0, ENDS) == 300.0
+    mark.report(1, 200.0, 2, wall=3.0)  # a report never takes a partition back
+    assert mark.value(3.0, ENDS) == 300.0
+    mark.report(1, 700.0, 4, wall=3.0)
+    assert mark.value(3.0, ENDS) == 500.0
+    assert mark.value(3.0, {0: 10, 1: 10, 2: 0}) == 500.0  # an empty partition holds nobody back
+
+
+def test_only_a_partition_processed_to_its_end_and_quiet_is_idle() -> None:
+    mark = Watermark(2, idle_after_s=5.0)
+    mark.report(0, 500.0, 9, wall=1.0)  # offset 9 of end 10: done
+    mark.report(1, 900.0, 9, wall=1.0)
+    assert mark.value(3.0, {0: 10, 1: 10}) == 500.0  # both heard from recently: busy
+    assert mark.value(10.0, {0: 10, 1: 10}) == 900.0  # both done and quiet: the newest time reached
+    # silence is not idleness: a starved worker is quiet too, with messages still waiting on its partition
+    assert mark.value(10.0, {0: 25, 1: 10}) == 500.0
