@@ -17,10 +17,13 @@ import json
 import logging
 import threading
 import time
+import urllib.parse
 import urllib.request
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +41,9 @@ DEFAULT_PORT = 5001
 # Alertmanager's retrying of one notification (at most the route's group_interval, 5 min in our routes) and
 # shorter than the shortest repeat_interval (15 min), so a real reminder is never swallowed.
 REMEMBER_S = 600.0
+# Deliveries kept for `GET /deliveries` (a drill asks which of its alerts reached the drill receiver, and
+# when): a busy night's worth, bounded so a gateway that runs for months does not grow.
+JOURNAL_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class Gateway:
         self.failed = 0
         self._lock = threading.Lock()
         self._delivered: dict[tuple[str, str], float] = {}  # (target, payload digest) -> monotonic time
+        self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_SIZE)
 
     def request(self, target: Target, notification: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The URL and JSON body to post for ``notification`` (signed with the time of this call)."""
@@ -136,6 +143,7 @@ class Gateway:
         digest = hashlib.sha256(json.dumps(notification, sort_keys=True).encode()).hexdigest()
         due = [t for t in targets if not self._already(t, digest)]
         if not due:
+            self._note(path, notification, True)
             return True
         with ThreadPoolExecutor(max_workers=len(due)) as pool:  # a slow robot must not hold up the others
             results = list(pool.map(lambda t: self.deliver(t, notification), due))
@@ -147,7 +155,31 @@ class Gateway:
                 f"    → {target.platform} {target.name}: "
                 + ("已发送/sent" if ok else f"失败/FAILED after {self.retry.attempts} attempts")
             )
+        self._note(path, notification, all(results))
         return all(results)
+
+    def _note(self, path: str, notification: dict[str, Any], delivered: bool) -> None:
+        """One journal line per alert of the notification: where it went, when, and whether every target of
+        the path took it (printing only counts as delivered when the path has no target)."""
+        at = datetime.fromtimestamp(self.clock(), UTC).isoformat()
+        with self._lock:
+            for alert in notification.get("alerts", []):
+                if isinstance(alert, dict):
+                    self.journal.append(
+                        {
+                            "at": at,
+                            "path": path,
+                            "status": alert.get("status"),
+                            "labels": alert.get("labels", {}),
+                            "delivered": delivered,
+                        }
+                    )
+
+    def deliveries(self, **labels: str) -> list[dict[str, Any]]:
+        """Journal lines whose alert has every given label value, oldest first."""
+        with self._lock:
+            lines = list(self.journal)
+        return [d for d in lines if all(d["labels"].get(k) == v for k, v in labels.items())]
 
     def _already(self, target: Target, digest: str) -> bool:
         now = time.monotonic()
@@ -195,11 +227,18 @@ def post_json(url: str, body: dict[str, Any], timeout: float = 10.0) -> None:
 
 def serve(gateway: Gateway, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
     """An HTTP server (not started) taking Alertmanager's webhook posts at ``/<path>`` for every path of
-    :data:`PATHS` and answering ``GET /healthz`` with the counts."""
+    :data:`PATHS`, answering ``GET /healthz`` with the counts and ``GET /deliveries?LABEL=VALUE…`` with the
+    journal of the alerts it delivered (a drill asks with ``drill=<name>``)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path.split("?")[0] not in ("/healthz", "/"):
+            url = urllib.parse.urlsplit(self.path)
+            if url.path == "/deliveries":
+                query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
+                body = {"deliveries": gateway.deliveries(**query)}
+                self._reply(200, json.dumps(body, ensure_ascii=False).encode())
+                return
+            if url.path not in ("/healthz", "/"):
                 self.send_error(404)
                 return
             self._reply(200, json.dumps(gateway.status()).encode())

@@ -13,11 +13,12 @@ import logging
 import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
-from alerting.relay_book import RelayBook, RelayTiming, payload
+from alerting.relay_book import RelayBook, RelayTiming
 from vigil.core.contracts import AlertRecord, Topics
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,17 @@ def post_alerts(alertmanager: str, body: list[dict[str, object]], timeout: float
         resp.read()
 
 
+class Book(Protocol):
+    """What the relay keeps: the live city's :class:`RelayBook`, or a drill's
+    :class:`alerting.drill_book.DrillBook`."""
+
+    def apply(self, record: AlertRecord, now: datetime) -> None: ...
+
+    def payloads(self, now: datetime, dashboard_url: str | None = None) -> list[dict[str, Any]]: ...
+
+    def firing(self) -> list[AlertRecord]: ...
+
+
 class AlertRelay:
     def __init__(
         self,
@@ -44,11 +56,12 @@ class AlertRelay:
         alertmanagers: Sequence[str],
         timing: RelayTiming | None = None,
         dashboard_url: str | None = None,
+        book: Book | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topics.alerts.name
         self.alertmanagers = list(alertmanagers)
-        self.book = RelayBook(timing or RelayTiming())
+        self.book: Book = book or RelayBook(timing or RelayTiming())
         self.dashboard_url = dashboard_url
         self.posted = 0
         self.failures = 0
@@ -84,10 +97,9 @@ class AlertRelay:
         self.book.apply(record, now)
 
     async def post_due(self, now: datetime) -> None:
-        due = self.book.due(now)
-        if not due:
+        body = self.book.payloads(now, self.dashboard_url)
+        if not body:
             return
-        body = [payload(r, self.dashboard_url) for r in due]
         for alertmanager in self.alertmanagers:
             try:
                 await asyncio.to_thread(post_alerts, alertmanager, body)

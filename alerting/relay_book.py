@@ -108,6 +108,10 @@ class RelayBook:
                 out.append(entry.record)
         return out
 
+    def payloads(self, now: datetime, dashboard_url: str | None = None) -> list[dict[str, Any]]:
+        """What is due now, in Alertmanager's v2 form."""
+        return [payload(r, dashboard_url) for r in self.due(now)]
+
     def firing(self) -> list[AlertRecord]:
         return [e.record for e in self.entries.values() if e.record.firing]
 

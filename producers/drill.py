@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -70,6 +70,24 @@ class Plan:
     shift_to: datetime | None  # the day the log's first day becomes; None: no shift
     overlay: Path | None = None
     workers: int = 1
+
+
+class Delivery(Protocol):
+    """The drill's alerts relayed to Alertmanager and confirmed at the drill receiver
+    (``alerting.drill_delivery.DrillDelivery``; the CLI wires it, this layer does not import it)."""
+
+    def start(self) -> None: ...
+
+    def finish(self, ended: datetime) -> None: ...
+
+    def confirm(
+        self, episodes: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
+
+    def stop(self) -> None: ...
+
+
+NOT_CHECKED = "delivery was not checked: the drill's alerts were not relayed to Alertmanager"
 
 
 @dataclass
@@ -127,8 +145,12 @@ class Drill:
         city: City,
         report: Callable[[str], None] | None = None,
         tracker: Tracker | None = None,
+        delivery: Delivery | None = None,
+        delivery_note: str = NOT_CHECKED,
     ) -> None:
         self.settings = settings
+        self.delivery = delivery
+        self.delivery_note = delivery_note
         self.plan = plan
         self.city = city
         self.report = report or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -169,22 +191,25 @@ class Drill:
         try:
             asyncio.run(ensure_topics(self.bootstrap, self.topics.all(), self.settings.replication_factor))
             self.start_workers()
+            if self.delivery is not None:
+                self.delivery.start()
             asyncio.run(self.send(loaded))
             consumed = self.wait_processed(len(loaded.events) + len(loaded.invalid))
             alerts = asyncio.run(self.alert_episodes())
+            delivery = self.deliver(alerts, loaded.events[-1].time)
             result = {
                 "name": self.plan.name,
                 "shift_days": loaded.shift.days,
                 "alerts": alerts,
                 "windows": self.windows(),
                 "consumed": consumed,
-                # the drill's records carry its name, so Alertmanager routes them to the drill receiver;
-                # whether they reached it is not checked yet (no relay runs for a drill)
-                "delivery_checked": False,
+                **delivery,
                 "finished": datetime.now(UTC).isoformat(),
             }
             _write(self.folder / "result.json", result)
         finally:
+            if self.delivery is not None:
+                self.delivery.stop()
             self.stop_workers()
         self.report(
             f"drill {self.plan.name}: {len(loaded.events):,} events, {len(alerts)} alert episodes; "
@@ -330,6 +355,21 @@ class Drill:
         return out
 
     # -- results -------------------------------------------------------------------------------------------
+    def deliver(self, alerts: list[dict[str, Any]], ended: datetime) -> dict[str, Any]:
+        """Each episode's delivery to the drill receiver, added to it; what the result says of delivery."""
+        if self.delivery is None:
+            return {"delivery_checked": False, "delivery_note": self.delivery_note}
+        self.delivery.finish(ended)
+        rows, misrouted = self.delivery.confirm(alerts)
+        for episode, row in zip(alerts, rows, strict=True):
+            episode.update(row)
+        delivered = sum(1 for r in rows if r["delivered_at"] is not None)
+        self.report(
+            f"drill {self.plan.name}: {delivered} of {len(alerts)} alert episodes reached the drill receiver"
+            + (f"; {len(misrouted)} notifications reached another receiver" if misrouted else "")
+        )
+        return {"delivery_checked": True, "misrouted": misrouted}
+
     async def alert_episodes(self) -> list[dict[str, Any]]:
         """Every alert record on the drill's alerts topic (read to its end), folded into episodes."""
         records = await read_to_end(self.bootstrap, [self.topics.alerts.name])

@@ -143,3 +143,25 @@ def test_a_path_without_targets_is_printed_and_answered_200(chat: ChatPlatforms)
 def test_target_repr_hides_the_url_and_secret() -> None:
     target = Target("t", "dingtalk", "https://oapi.dingtalk.com/robot/send?access_token=TOKEN", "SECRET")
     assert "TOKEN" not in repr(target) and "SECRET" not in repr(target)
+
+
+def test_the_journal_says_what_reached_which_path_and_whether_every_robot_took_it(
+    served: tuple[str, Gateway], chat: ChatPlatforms
+) -> None:
+    url, _ = served
+    post_json(f"{url}/drill", notification(2, drill="winter"))  # a path without robots: printed is delivered
+    chat.fail_next["key-w"] = 3
+    with pytest.raises(urllib.error.HTTPError):
+        post_json(f"{url}/dispatch", notification(1))
+    post_json(f"{url}/dispatch", notification(1))  # Alertmanager's retry: the robot takes it
+    winter = get_json(f"{url}/deliveries?drill=winter")["deliveries"]
+    assert [(d["path"], d["status"], d["labels"]["district"], d["delivered"]) for d in winter] == [
+        ("drill", "firing", "d0", True),
+        ("drill", "firing", "d1", True),
+    ]
+    live = get_json(f"{url}/deliveries?team=dispatch")["deliveries"]
+    assert [(d["path"], d["delivered"]) for d in live] == [("drill", True)] * 2 + [
+        ("dispatch", False),
+        ("dispatch", True),
+    ]
+    assert get_json(f"{url}/deliveries?drill=other") == {"deliveries": []}

@@ -21,6 +21,9 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from alerting import local
+from alerting.gateway import Gateway
+from alerting.receiver import PrintingReceiver
 from producers.sim import simulate
 from producers.sim.sentinel import reports
 from producers.sim.surge import MassCasualty
@@ -32,6 +35,7 @@ from tests.support.progress import settle
 from vigil.core.city import load_city
 from vigil.core.contracts import Event, Source, Topics, encode
 from vigil.platform.offsets import read_to_end
+from vigil.platform.processes import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -96,16 +100,29 @@ class Drills:
     metrics_before: dict[Any, float]
     metrics_after: dict[Any, float]
     runs: dict[str, Any]
+    gateway: Gateway  # the notification gateway Alertmanager's drill receiver (and every other) posts to
 
 
-def drill_env(kafka: str, namespace: str, state: Path) -> dict[str, str]:
-    return clean_env(VIGIL_KAFKA_BOOTSTRAP=kafka, VIGIL_NAMESPACE=namespace, VIGIL_STATE_DIR=str(state))
+def drill_env(kafka: str, namespace: str, state: Path, alertmanager: str, gateway: str) -> dict[str, str]:
+    return clean_env(
+        VIGIL_KAFKA_BOOTSTRAP=kafka,
+        VIGIL_NAMESPACE=namespace,
+        VIGIL_STATE_DIR=str(state),
+        VIGIL_ALERTMANAGER_URLS=alertmanager,
+        VIGIL_GATEWAY_URL=gateway,
+    )
 
 
 @pytest.fixture(scope="module")
 def drills(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drills]:
+    """A live namespace with a worker, a real Alertmanager with the repository's routing (every receiver's
+    webhook to one notification gateway), and the night recorded, then run as three drills."""
     tmp = tmp_path_factory.mktemp("drills")
     live = Topics(f"live{datetime.now():%H%M%S%f}"[:14], 4)
+    gateway_port, alertmanager_port = free_port(), free_port()
+    receiver = PrintingReceiver(lambda line: None, port=gateway_port).__enter__()
+    alertmanager = local.alertmanager(tmp / "alertmanager", alertmanager_port, receiver_port=gateway_port)
+    alertmanager.start(60)
     worker = launch_worker(kafka, live.namespace, tmp / "live")
     try:
         events = night_events()
@@ -118,7 +135,13 @@ def drills(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dri
         asyncio.run(produce())
         counts = {s: sum(1 for e in events if e.source is s) for s in Source}
         settle(kafka, live, [worker.metrics_url], counts, timers=("stalled_and_offload", "level_zero_due"))
-        env = drill_env(kafka, live.namespace, tmp / "state")
+        env = drill_env(
+            kafka,
+            live.namespace,
+            tmp / "state",
+            f"http://127.0.0.1:{alertmanager_port}",
+            f"http://127.0.0.1:{gateway_port}",
+        )
         log = tmp / "night.ndjson.gz"
         recorded = run_vigil(
             env,
@@ -144,10 +167,21 @@ def drills(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dri
             runs[name] = json.loads((tmp / "state" / "drills" / name / "result.json").read_text())
         after = asyncio.run(snapshot_topics(kafka, live))
         yield Drills(
-            kafka, live, env, tmp / "state", before, after, metrics_before, held_metrics(worker), runs
+            kafka,
+            live,
+            env,
+            tmp / "state",
+            before,
+            after,
+            metrics_before,
+            held_metrics(worker),
+            runs,
+            receiver.gateway,
         )
     finally:
         worker.stop()
+        alertmanager.stop()
+        receiver.__exit__(None, None, None)
 
 
 def test_a_recorded_night_replays_to_the_same_alerts_at_60x_at_full_speed_and_on_two_workers(
@@ -201,6 +235,33 @@ def test_the_drills_alerts_carry_its_name_and_the_live_namespace_is_untouched(dr
     assert target["labels"] == {"drill": "at60"} and target["targets"]
     listed = run_vigil(drills.env, "drill", "list", "--json")
     assert {d["name"] for d in json.loads(listed.stdout)} >= {"at60", "atmax", "two"}
+
+
+def test_every_drill_alert_reached_the_drill_receiver_and_nobody_else(drills: Drills) -> None:
+    # the truth: each drill's alert episodes as its worker wrote them to its alerts topic
+    for name, run in drills.runs.items():
+        topic = Topics(f"{drills.live.namespace}-drill-{name}", 4).alerts.name
+        written = {
+            (r["fingerprint"], datetime.fromisoformat(r["starts_at"]))
+            for r in asyncio.run(_values(drills.kafka, topic))
+        }
+        assert written, name
+        # what the gateway (Alertmanager's receivers, every path) was sent, read from the gateway itself
+        journal = drills.gateway.deliveries(drill=name)
+        assert {d["path"] for d in journal} == {"drill"}, name  # nobody on duty was paged
+        notified = {
+            (d["labels"]["vigil_fingerprint"], datetime.fromisoformat(d["labels"]["episode"]))
+            for d in journal
+            if d["status"] == "firing"
+        }
+        assert notified == written, name
+        # the drill's result says the same, with when and how long the route took
+        assert run["delivery_checked"] is True and run["misrouted"] == []
+        for e in run["alerts"]:
+            assert e["delivered_to"] == "drill" and e["delivered_at"] is not None, e
+            assert 0 < e["delivery_s"] < 60, e
+    # the live namespace raised nothing through this Alertmanager
+    assert all("drill" in d["labels"] for d in drills.gateway.journal)
 
 
 async def _values(kafka: str, topic: str) -> list[dict[str, Any]]:

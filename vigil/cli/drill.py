@@ -68,6 +68,12 @@ def register(commands: Any) -> None:
     )
     run.add_argument("--overlay", type=existing_file, metavar="SCENARIO.yaml", help="scenarios added on top")
     run.add_argument("--workers", type=worker_count, default=1, help="drill workers (default 1)")
+    run.add_argument(
+        "--no-delivery",
+        action="store_true",
+        help="do not relay the drill's alerts to Alertmanager (by default they are, when one answers, and "
+        "the report says which reached the drill receiver and when)",
+    )
     run.set_defaults(run=run_drill)
 
     lst = actions.add_parser("list", help="the drills kept on this machine")
@@ -100,12 +106,39 @@ def run_drill(args: argparse.Namespace, settings: Settings) -> int:
     from vigil.core.city import load_city
 
     plan = Plan(args.name, args.log, args.speed, args.shift_to, args.overlay, args.workers)
+    delivery, note = _delivery(args, settings)
     with progress(what="events", label=f"drill {args.name}") as bar:
-        folder = Drill(settings, plan, load_city(settings.city_file), tracker=bar).run()
+        drill = Drill(
+            settings, plan, load_city(settings.city_file), tracker=bar, delivery=delivery, delivery_note=note
+        )
+        folder = drill.run()
     print(
         f"drill {args.name} finished; report: vigil drill report {args.name} --output report.html ({folder})"
     )
     return 0
+
+
+def _delivery(args: argparse.Namespace, settings: Settings) -> tuple[Any, str]:
+    """The relay to Alertmanager and the check at the drill receiver, when both answer; else why not."""
+    import sys
+
+    from alerting.drill_delivery import DrillDelivery, unavailable
+    from producers.drill import namespace_of
+    from vigil.core.contracts import Topics
+
+    if args.no_delivery:
+        return None, "delivery was not checked: the drill ran with --no-delivery"
+    why = unavailable(settings.alertmanagers, settings.gateway)
+    if why is not None:
+        note = f"delivery was not checked: {why}"
+        print(f"drill {args.name}: {note}", file=sys.stderr, flush=True)
+        return None, note
+    topics = Topics(namespace_of(settings, args.name), settings.partitions)
+    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    delivery = DrillDelivery(
+        settings.bootstrap_servers, topics, args.name, settings.alertmanagers, settings.gateway, say=say
+    )
+    return delivery, ""
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:

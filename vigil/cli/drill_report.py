@@ -122,6 +122,12 @@ def overview_rows(f: AfterAction) -> list[tuple[str, str]]:
         ("日志 / Log", o.log or "-"),
         ("情景文件 / Overlay", o.overlay or "-"),
         ("告警 / Alerts", str(o.alerts)),
+        (
+            "送达 / Delivery",
+            "演练告警经 Alertmanager 送往演练接收方 / relayed through Alertmanager to the drill receiver"
+            if f.delivery_checked
+            else f"未检查 / not checked ({f.delivery_note or 'no Alertmanager'})",
+        ),
     ]
 
 
@@ -145,13 +151,28 @@ def timeline_rows(f: AfterAction) -> list[list[str]]:
             e.severity,
             e.place or "-",
             _t(e.fired, tz),
-            _t(e.delivered, tz, "未送达 / not delivered" if f.delivery_checked else "未检查 / not checked"),
+            _delivered(e, f.delivery_checked, tz),
             _t(e.resolved, tz, "未恢复 / still firing"),
             format_duration((e.resolved or max(end, e.fired)) - e.fired),
             e.summary_zh + (" / " if e.summary_zh and e.summary_en else "") + e.summary_en,
         ]
         for e in f.timeline
     ]
+
+
+SUPPRESSED = {"inhibited": "已抑制 / inhibited", "silenced": "已静默 / silenced"}
+
+
+def _delivered(e: TimelineEntry, checked: bool, tz: tzinfo) -> str:
+    """When the drill receiver got it (wall clock) and how long the route took, or why it did not."""
+    if e.delivered is not None:
+        took = "" if e.delivery_s is None else f" (+{e.delivery_s:.1f} s)"
+        return _t(e.delivered, tz) + took
+    if not checked:
+        return "未检查 / not checked"
+    if e.suppressed:
+        return SUPPRESSED.get(e.suppressed, f"已抑制 / {e.suppressed}")
+    return "未送达 / not delivered"
 
 
 RESPONSE_HEAD = (
@@ -327,7 +348,8 @@ def _daynum(t: datetime) -> float:
 
 def timeline_figure(f: AfterAction, font: str | None = None) -> bytes:
     """Every alert as a bar from fired to resolved (to the end of the drill if still firing; hatched),
-    coloured by severity; delivery as a tick; each injected onset as a dashed vertical line."""
+    coloured by severity; each injected onset as a dashed vertical line. Delivery is not drawn: it happened
+    in wall-clock time, which has no place on an event-time axis (the table gives it)."""
     from matplotlib import dates as mdates
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -354,8 +376,6 @@ def timeline_figure(f: AfterAction, font: str | None = None) -> bytes:
             edgecolor="white" if e.resolved is None else colour,
             linewidth=0,
         )
-        if e.delivered is not None and x0 <= _daynum(e.delivered) <= x1:
-            ax.plot([_daynum(e.delivered)], [y], marker="|", color="black", markersize=9)
     for d in f.detections:
         x = _daynum(d.onset)
         ax.axvline(x, color=ONSET_COLOUR, linestyle="--", linewidth=1.4)
@@ -386,8 +406,6 @@ def timeline_figure(f: AfterAction, font: str | None = None) -> bytes:
     ]
     if f.detections:
         handles.append(Line2D([], [], color=ONSET_COLOUR, linestyle="--", label="injected onset"))
-    if any(e.delivered is not None for e in f.timeline):
-        handles.append(Line2D([], [], color="black", marker="|", linestyle="", label="delivered"))
     if any(e.resolved is None for e in f.timeline):
         handles.append(Patch(facecolor=OTHER_COLOUR, hatch="//", edgecolor="white", label="still firing"))
     if handles:
@@ -516,13 +534,14 @@ def render_html(facts: AfterAction) -> str:
                 "每条告警从触发到恢复；颜色表示级别，虚线为注入情景的发生时刻 / Each alert from fired to "
                 "resolved, coloured by severity; dashed lines: injected onsets"
                 + (f" ({onsets})" if onsets else "")
-                + ". 送达时间为投递路由的实际时间 / Delivered is the delivery route's wall-clock time.",
+                + ". 送达为演练接收方收到的实际时间（括号内为投递路由耗时）/ Delivered: the wall-clock "
+                "time the drill receiver got it (in brackets: how long the route took).",
             )
             + (
                 _table(
                     TIMELINE_HEAD,
                     timeline_rows(f),
-                    (f.delivery_checked and e.delivered is None for e in f.timeline),
+                    (f.delivery_checked and e.delivered is None and not e.suppressed for e in f.timeline),
                 )
                 if f.timeline
                 else _note("演练期间无告警 / No alerts during the drill.")

@@ -288,6 +288,11 @@ class Settings(BaseSettings):
     gateway_port: int = Field(
         default=5001, ge=1024, le=65535, description="Gateway port; alerting/alertmanager.yml sends here."
     )
+    gateway_url: str | None = Field(
+        default=None,
+        description="Where `vigil drill run` asks the notification gateway which of the drill's alerts "
+        "reached the drill receiver (GET /deliveries); empty: the local one on gateway_port.",
+    )
 
     # -- city & simulation -------------------------------------------------------------------------------
     city_file: Path | None = Field(default=None, description="City model YAML; empty means the default city.")
@@ -311,6 +316,17 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("gateway_url")
+    @classmethod
+    def _check_gateway_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.strip().startswith(("http://", "https://")):
+            raise ValueError(
+                f"{value!r} is not an http(s) URL; write e.g. VIGIL_GATEWAY_URL=http://gateway:5001"
+            )
+        return value.strip().rstrip("/")
+
     @field_validator("alertmanager_urls")
     @classmethod
     def _check_alertmanager_urls(cls, value: str | None) -> str | None:
@@ -323,6 +339,10 @@ class Settings(BaseSettings):
                     "http://alertmanager-1:9093,http://alertmanager-2:9093"
                 )
         return value
+
+    @property
+    def gateway(self) -> str:
+        return self.gateway_url or f"http://127.0.0.1:{self.gateway_port}"
 
     @property
     def alertmanagers(self) -> list[str]:

@@ -6,8 +6,9 @@ the strengths and areas for improvement that follow from those. Pure: it reads t
 (``drill.json``, ``truth.json``, ``result.json``) and a city; rendering them is ``vigil.cli.drill_report``'s.
 
 Every time here is EVENT time (the alerts' ``starts_at``/``ends_at``, the injected onsets), so a drill at
-``--speed 60`` and one at ``--speed max`` give the same facts. ``delivered_at`` is the one exception: it is
-when the delivery route took the alert, in wall-clock time, and is only shown, never subtracted.
+``--speed 60`` and one at ``--speed max`` give the same facts. Delivery is the one exception: ``delivered_at``
+is when the drill receiver got the alert, in wall-clock time, and ``delivery_s`` how long the route (relay,
+Alertmanager, gateway) took from the relay's first post; they are shown, never mixed with event time.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class TimelineEntry:
     resolved: datetime | None  # None: still firing when the drill ended
     summary_en: str
     summary_zh: str
+    delivery_s: float | None = None  # wall seconds from the relay's first post to the drill receiver
+    suppressed: str | None = None  # not delivered on purpose: "inhibited" (an inhibit rule) or "silenced"
 
     @property
     def place(self) -> str:
@@ -186,6 +189,7 @@ class AfterAction:
     findings: list[Finding] = field(default_factory=list)
     timezone: str = "UTC"
     delivery_checked: bool = True  # False: no Alertmanager was asked during the drill
+    delivery_note: str = ""  # why not
 
     @property
     def tz(self) -> tzinfo:
@@ -267,6 +271,8 @@ def _timeline(result: Mapping[str, Any]) -> list[TimelineEntry]:
             resolved=_maybe_time(a.get("ends_at")),
             summary_en=str(a.get("summary_en", "")),
             summary_zh=str(a.get("summary_zh", "")),
+            delivery_s=None if a.get("delivery_s") is None else float(a["delivery_s"]),
+            suppressed=a.get("suppressed"),
         )
         for a in result.get("alerts") or []
     ]
@@ -426,6 +432,7 @@ def findings(
     timeline: Iterable[TimelineEntry],
     level_zero: Iterable[LevelZeroEpisode],
     delivery_checked: bool = True,
+    misrouted: Iterable[Mapping[str, Any]] = (),
 ) -> list[Finding]:
     """What went well and what did not, from the facts above: one line each, bilingual."""
     out: list[Finding] = []
@@ -537,9 +544,29 @@ def findings(
     entries = list(timeline)
     if not delivery_checked:  # no Alertmanager was asked: nothing is known of delivery, either way
         return out
+    out += _delivery_findings(entries, list(misrouted))
+    return out
+
+
+def _delivery_findings(entries: list[TimelineEntry], misrouted: list[Mapping[str, Any]]) -> list[Finding]:
+    out: list[Finding] = []
+    if misrouted:
+        paths = ", ".join(sorted({str(m.get("path")) for m in misrouted}))
+        out.append(
+            Finding(
+                False,
+                "delivery",
+                f"{len(misrouted)} drill notification{'s' if len(misrouted) > 1 else ''} reached a live "
+                f"receiver ({paths}): check the routing",
+                f"{len(misrouted)} 条演练通知送到了值班接收方（{paths}）：请检查路由",
+            )
+        )
     undelivered: dict[str, int] = {}
+    held: dict[tuple[str, str], int] = {}
     for e in entries:
-        if e.delivered is None:
+        if e.delivered is None and e.suppressed:
+            held[(e.alertname, e.suppressed)] = held.get((e.alertname, e.suppressed), 0) + 1
+        elif e.delivered is None:
             undelivered[e.alertname] = undelivered.get(e.alertname, 0) + 1
     for name, n in sorted(undelivered.items()):
         out.append(
@@ -550,13 +577,28 @@ def findings(
                 f"{n} 条 {name} 告警未送达",
             )
         )
-    if entries and not undelivered:
+    zh = {"inhibited": "被抑制规则抑制", "silenced": "被静默"}
+    for (name, why), n in sorted(held.items()):
         out.append(
             Finding(
                 True,
                 "delivery",
-                f"all {len(entries)} alerts delivered",
-                f"全部 {len(entries)} 条告警均已送达",
+                f"{n} {name} alert{'s' if n > 1 else ''} {why} by Alertmanager, as its rules say",
+                f"{n} 条 {name} 告警{zh.get(why, '被抑制')}（符合告警规则）",
+            )
+        )
+    delivered = [e for e in entries if e.delivered is not None]
+    if delivered and not undelivered:
+        slowest = max((e.delivery_s for e in delivered if e.delivery_s is not None), default=None)
+        within_en = f", each within {slowest:.0f} s of its first post" if slowest is not None else ""
+        within_zh = f"，均在首次推送后 {slowest:.0f} 秒内" if slowest is not None else ""
+        out.append(
+            Finding(
+                True,
+                "delivery",
+                f"{'the other' if held else 'all'} {len(delivered)} alerts reached the drill receiver"
+                + within_en,
+                f"{'其余' if held else '全部'} {len(delivered)} 条告警均已送达演练接收方{within_zh}",
             )
         )
     return out
@@ -591,8 +633,14 @@ def after_action(
         responses=responses,
         detections=detections,
         findings=findings(
-            detections, responses, timeline, level_zero, bool(result.get("delivery_checked", True))
+            detections,
+            responses,
+            timeline,
+            level_zero,
+            bool(result.get("delivery_checked", True)),
+            result.get("misrouted") or [],
         ),
         timezone=city.timezone,
         delivery_checked=bool(result.get("delivery_checked", True)),
+        delivery_note=str(result.get("delivery_note", "")),
     )

@@ -69,8 +69,9 @@ def city() -> City:
 
 def facts(city: City, alerts: list[dict[str, Any]], truth: list[dict[str, Any]], **kw: Any) -> AfterAction:
     result = {"name": "night", "alerts": alerts, "records": len(alerts), "windows": kw.pop("windows", [])}
-    if "delivery_checked" in kw:
-        result["delivery_checked"] = kw.pop("delivery_checked")
+    for key in ("delivery_checked", "misrouted"):
+        if key in kw:
+            result[key] = kw.pop(key)
     return after_action(result, DRILL, truth, city, 660.0, 900.0, **kw)
 
 
@@ -294,6 +295,26 @@ def test_undelivered_alerts_are_counted_per_name(city: City) -> None:
     # a drill during which no Alertmanager was asked says nothing of delivery, either way
     unchecked = facts(city, alerts, [], delivery_checked=False)
     assert not [x for x in unchecked.findings if x.topic == "delivery"]
+
+
+def test_inhibited_alerts_are_not_a_failure_and_a_misrouted_drill_alert_is(city: City) -> None:
+    lz = {"district": "beiyuan"}
+    alerts = [
+        alert("i1", "LevelZeroDistrict", lz, "09T21:00:00", "09T21:30:00", delivered=None)
+        | {"suppressed": "inhibited"},
+        alert("d1", "CityLevelZero", {}, "09T21:00:00", "09T21:30:00") | {"delivery_s": 6.4},
+        alert("d2", "StalledIncident", {"incident": "7"}, "09T21:05:00", None) | {"delivery_s": 11.2},
+    ]
+    f = facts(city, alerts, [])
+    assert [x.en for x in f.strengths if x.topic == "delivery"] == [
+        "1 LevelZeroDistrict alert inhibited by Alertmanager, as its rules say",
+        "the other 2 alerts reached the drill receiver, each within 11 s of its first post",
+    ]
+    assert not [x for x in f.improvements if x.topic == "delivery"]
+    paged = facts(city, alerts, [], misrouted=[{"path": "dispatch", "labels": {"drill": "night"}}])
+    assert [x.en for x in paged.improvements if x.topic == "delivery"] == [
+        "1 drill notification reached a live receiver (dispatch): check the routing"
+    ]
 
 
 def test_overview(city: City) -> None:
