@@ -250,7 +250,12 @@ class Drill:
         targets.mkdir(parents=True, exist_ok=True)
         _write(
             targets / f"{self.plan.name}.json",
-            [{"targets": [f"127.0.0.1:{p}" for p in self.ports], "labels": {"drill": self.plan.name}}],
+            [
+                {
+                    "targets": [f"{self.settings.drill_scrape_host}:{p}" for p in self.ports],
+                    "labels": {"drill": self.plan.name},
+                }
+            ],
         )
 
     def wait_assigned(self, timeout: float = 120.0) -> None:

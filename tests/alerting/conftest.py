@@ -309,6 +309,7 @@ def prometheus_config(worker: str, prometheus: str, alertmanager: str) -> dict[s
     config["rule_files"] = [str(RULES_DIR / Path(p).name) for p in config["rule_files"]]
     config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [alertmanager]}]
     targets = {"vigil-worker": worker, "prometheus": prometheus, "alertmanager": alertmanager}
+    config["scrape_configs"] = [j for j in config["scrape_configs"] if j["job_name"] in targets]  # no drills
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
     return config

@@ -24,9 +24,10 @@ SERVICES = {
     "alertmanager",
     "gateway",
     "alert-relay",
+    "drill",
     "grafana",
 }
-VIGIL_SERVICES = ("topics", "worker", "simulator", "gateway", "alert-relay")
+VIGIL_SERVICES = ("topics", "worker", "simulator", "gateway", "alert-relay", "drill")
 SECRETS = REPO / "secrets"  # the deployment's own secret files, never in the repository
 
 
@@ -105,10 +106,26 @@ def test_worker_listens_where_prometheus_scrapes() -> None:
     assert env["VIGIL_STORE"] == "memory://"  # rocksdb:// needs the rocksdb extra in the image
     port = env["VIGIL_WORKER_PORT"]
     prometheus = yaml.safe_load((REPO / "alerting" / "prometheus.yml").read_text())
-    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in prometheus["scrape_configs"]}
-    assert jobs["vigil-worker"] == [f"worker:{port}"]
+    jobs = {j["job_name"]: j for j in prometheus["scrape_configs"]}
+    assert jobs["vigil-worker"]["static_configs"][0]["targets"] == [f"worker:{port}"]
     assert prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
     assert f"http://127.0.0.1:{port}/healthz" in " ".join(services()["worker"]["healthcheck"]["test"])
+
+
+def test_prometheus_scrapes_the_drills_the_drill_service_runs() -> None:
+    drill = services()["drill"]
+    env = drill["environment"]
+    assert drill["profiles"] == ["drill"]  # on demand: `docker compose up` starts no drill
+    assert env["VIGIL_WORKER_HOST"] == "0.0.0.0" and env["VIGIL_DRILL_SCRAPE_HOST"] == drill["hostname"]
+    assert env["VIGIL_ALERTMANAGER_URLS"] == "http://alertmanager:9093"
+    assert env["VIGIL_GATEWAY_URL"] == "http://gateway:5001"
+    # the drill writes <state>/drills/targets/<name>.json into a volume Prometheus reads at the job's path
+    volumes = {v.split(":")[1]: v.split(":")[0] for v in drill["volumes"]}
+    assert volumes[f"{env['VIGIL_STATE_DIR']}/drills"] == "drills"
+    mounted = {v.split(":")[0]: v.split(":")[1] for v in services()["prometheus"]["volumes"]}
+    prometheus = yaml.safe_load((REPO / "alerting" / "prometheus.yml").read_text())
+    [job] = [j for j in prometheus["scrape_configs"] if j["job_name"] == "vigil-drill"]
+    assert job["file_sd_configs"][0]["files"] == [f"{mounted['drills']}/targets/*.json"]
 
 
 def test_kafka_is_a_single_kraft_node_with_a_volume() -> None:

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         description="Set by `vigil drill run` on a drill's worker: its alert records carry the drill's name, "
         "so Alertmanager routes them to the drill receiver only. Empty: live.",
     )
+    drill_scrape_host: str = Field(
+        default="127.0.0.1",
+        description="The host a drill writes into its workers' Prometheus scrape target: how Prometheus "
+        "reaches them (in docker compose the drill service's name, `drill`).",
+    )
     partitions: int = Field(default=4, ge=1, le=256, description="Partitions of the keyed event topics.")
     replication_factor: int = Field(default=1, ge=1, le=7)
     topic_retention_bytes: int = Field(
