@@ -13,7 +13,7 @@ from vigil.core.contracts import DispatchClock, DispatchEvent, Source, decode
 from vigil.dispatch import fleet
 from vigil.dispatch.alerts import level_zero_conditions
 from vigil.dispatch.event_clock import Watermark
-from vigil.platform.offsets import end_offsets
+from vigil.platform.offsets import EndOffsetReader
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
@@ -35,6 +35,8 @@ def register(pipe: Pipeline) -> None:
     dispatch_partitions = pipe.topics.dispatch.partitions
     marks: dict[int, Watermark] = {}
     dispatch_ends: dict[int, int] = {}  # the dispatch topic's end offsets, refreshed by the timer below
+    dispatch_tps = [TopicPartition(pipe.topics.dispatch.name, p) for p in range(dispatch_partitions)]
+    end_reader = EndOffsetReader(pipe.settings.bootstrap_servers)  # one consumer for every run of the timer
     # units by home district, so level zero reads a district's units, not the whole fleet's; units the city
     # model does not know (a CAD import) are added as they are seen, and from the table after a rebalance
     units_of: dict[str, set[str]] = {}
@@ -133,8 +135,7 @@ def register(pipe: Pipeline) -> None:
     async def level_zero_due() -> None:
         """On a quiet night no unit event may come for a while, but the dispatch workers' clock reports do:
         a level zero that has lasted its minimum duration by the confirmed time fires."""
-        tps = [TopicPartition(pipe.topics.dispatch.name, p) for p in range(dispatch_partitions)]
-        ends = await end_offsets(pipe.settings.bootstrap_servers, tps)
+        ends = await end_reader.end_offsets(dispatch_tps)
         dispatch_ends.update({tp.partition: end for tp, end in ends.items()})
         until = confirmed_until(pipe.owned(source_spec.name))
         if until is None:
@@ -146,3 +147,11 @@ def register(pipe: Pipeline) -> None:
             save()
             alerts_table.flush(outbox)
             await outbox.flush()
+
+    async def close_end_reader_at_stop() -> None:
+        """Hand the reader's consumer to the app's exit stack, which the worker unwinds as it stops, after
+        cancelling its timers (mode ``Service.stop``): no tick can open it again, and no consumer is left
+        unclosed. Runs at every app start, with the timers, so a restarted app closes it too."""
+        await pipe.app.add_async_context(end_reader)
+
+    pipe.app.task(close_end_reader_at_stop)

@@ -4,6 +4,7 @@ commits an offset only after processing it and flushing what it produced)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +16,8 @@ from vigil.core.contracts import Source, Topics
 
 
 async def end_offsets(bootstrap: str, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+    """End offsets of ``tps`` from a consumer made for this one call: for one-off reads (a repeated read
+    uses :class:`EndOffsetReader`, which keeps its consumer)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -22,6 +25,64 @@ async def end_offsets(bootstrap: str, tps: Sequence[TopicPartition]) -> dict[Top
         return ends
     finally:
         await consumer.stop()
+
+
+class EndOffsetReader:
+    """End offsets read again and again (a worker's timer, every few seconds) through one consumer, started
+    on first use and kept: a consumer per read costs a bootstrap and its connections on every tick.
+
+    A read that fails closes the consumer and raises, so the next read starts afresh on a new one (a broker
+    restart or a stale connection costs one read, not every one after it). Its owner closes it when stopping
+    (:meth:`close`, or ``async with``): aiokafka warns of a consumer left unclosed."""
+
+    def __init__(self, bootstrap: str, **consumer_config: Any) -> None:
+        self.bootstrap = bootstrap
+        self.consumer_config = consumer_config  # more AIOKafkaConsumer settings, e.g. request_timeout_ms
+        self.starts = 0  # consumers started so far: one unless reads failed
+        self._consumer: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()  # reads at once would otherwise each start a consumer
+
+    @property
+    def is_open(self) -> bool:
+        return self._consumer is not None
+
+    async def end_offsets(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        async with self._lock:
+            consumer = await self._started()
+            try:
+                ends: dict[TopicPartition, int] = await consumer.end_offsets(list(tps))
+            except Exception:
+                await self.close()
+                raise
+            return ends
+
+    async def _started(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            # created only here: aiokafka warns at garbage collection of any consumer never stopped, even
+            # one that never started
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap, enable_auto_commit=False, **self.consumer_config
+            )
+            try:
+                await consumer.start()
+            except BaseException:  # a cancelled start too: it may have opened connections
+                await consumer.stop()
+                raise
+            self._consumer = consumer
+            self.starts += 1
+        return self._consumer
+
+    async def close(self) -> None:
+        """Stop the consumer, if one is open; the next read starts a new one."""
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
+
+    async def __aenter__(self) -> EndOffsetReader:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
 
 async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
