@@ -6,27 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from alerting.drill_book import DrillBook, DrillTiming
-from vigil.core.contracts import AlertRecord, Severity, alert_fingerprint
+from tests.alerting.test_relay_book import T0 as EVENT
+from tests.alerting.test_relay_book import record as relay_record
+from vigil.core.contracts import AlertRecord
 
-WALL = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
-EVENT = datetime(2025, 2, 3, 21, 0, tzinfo=UTC)  # last winter: the drill's event time
+WALL = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # the wall clock; the drill runs in its own event time
 S = timedelta(seconds=1)
 
 
 def record(starts_min: float, ends_min: float | None = None) -> AlertRecord:
-    labels = {"district": "beiyuan"}
-    return AlertRecord(
-        fingerprint=alert_fingerprint("LevelZeroDistrict", labels),
-        source="fleet",
-        alertname="LevelZeroDistrict",
-        severity=Severity.CRITICAL,
-        labels=labels,
-        summary_zh="北苑镇无可用救护车",
-        summary_en="No ambulance available in district beiyuan",
-        starts_at=EVENT + timedelta(minutes=starts_min),
-        ends_at=None if ends_min is None else EVENT + timedelta(minutes=ends_min),
-        drill="winter",
-    )
+    return relay_record(60 * starts_min, None if ends_min is None else 60 * ends_min, drill="winter")
 
 
 def book() -> DrillBook:
