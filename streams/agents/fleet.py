@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
@@ -101,7 +102,8 @@ def register(pipe: Pipeline) -> None:
         # dead-lettered by Pipeline.consume
         event = decode(raw, Source.DISPATCH)
         assert isinstance(event, DispatchEvent) and event.unit is not None
-        state, update = fleet.apply(unit_table.get(event.unit), event, home.get(event.unit))
+        before = unit_table.get(event.unit)
+        state, update = fleet.apply(before, event, home.get(event.unit))
         # an older event than the status held is normal here, not late input: the unit's events come from
         # several dispatch partitions (one per incident) and interleave on this topic; last writer wins
         if update is fleet.Update.LATE:  # the status stands; the event is remembered in its timeline
@@ -115,6 +117,8 @@ def register(pipe: Pipeline) -> None:
         at = event.event_time
         states = [unit_table.get(u) for u in units_of[district]]  # None: listed, status not yet known
         holding = level_zero_conditions(district, names.get(district, district), states, at)
+        if before is not None and datetime.fromisoformat(before["since"]) > at:
+            book.redate(holding)  # a late event moved when the units' statuses began
         alerts.publish(book.reconcile("district", district, holding, at), outbox)
         note_changes()
 
