@@ -13,7 +13,7 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import monitor, pages
+from streams import monitor, pages, read_offsets
 from streams.agents import beds, dispatch, fleet, sentinel, windows
 from streams.alert_publisher import AlertPublisher
 from streams.city_view import CityView
@@ -83,6 +83,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
 
     for agent in (dispatch, fleet, beds, sentinel, windows, monitor, pages):
         agent.register(pipe)
+    read_offsets.register(pipe)  # every fetched record reaches the streams (Faust would drop some)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
