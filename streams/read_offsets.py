@@ -19,13 +19,10 @@ before they were read make a jump that Faust no longer counts as a gap.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
-
-log = logging.getLogger(__name__)
 
 
 class NoReadOffsets(dict[Any, int | None]):
