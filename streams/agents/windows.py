@@ -30,7 +30,7 @@ from vigil.dispatch import window_figures
 from vigil.dispatch.compliance import QUARTER, CompliancePolicy, event_now
 from vigil.dispatch.intervals import Interval
 from vigil.dispatch.window_owner import ResponseTargets, WindowOwner
-from vigil.dispatch.windows import WindowStats, parse_key, window_key
+from vigil.dispatch.windows import Position, WindowStats, parse_key, window_key
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
@@ -60,25 +60,24 @@ def register(pipe: Pipeline) -> None:
     loaded: dict[str, tuple[WindowStats, int]] = {}
 
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
-        for obs in Observation.decode_batch(raw):
-            place(obs, msg.partition)
+        for index, obs in enumerate(Observation.decode_batch(raw)):
+            place(obs, msg.partition, (msg.offset, index))
 
-    def place(obs: Observation, partition: int) -> None:
-        placed = owner.place(obs, partition, members.get(obs.member_key))
-        if placed.duplicate:
+    def place(obs: Observation, partition: int, position: Position) -> None:
+        def window(key: str) -> WindowStats:
+            held = loaded.get(key)
+            return held[0] if held is not None else WindowStats.from_dict(table.get(key))
+
+        taken = owner.take(obs, partition, position, members.get(obs.member_key), window)
+        if taken.duplicate:
             INTERVALS_DUPLICATE.labels(obs.scope).inc()
             return
-        if placed.late:
-            INTERVALS_LATE.labels(obs.scope).inc(placed.late)
-        for key in placed.windows:
-            held = loaded.get(key)
-            stats = held[0] if held is not None else WindowStats.from_dict(table.get(key))
-            owner.apply(stats, obs)
+        if taken.late:
+            INTERVALS_LATE.labels(obs.scope).inc(taken.late)
+        for key, stats in taken.windows.items():
             loaded[key] = (stats, partition)
-        if placed.member is None:
-            members.delete(obs.member_key)
-        else:
-            members.set(obs.member_key, placed.member, partition)
+        if taken.write:
+            members.set(obs.member_key, taken.member, partition)
 
     def before_flush(outbox: Outbox) -> None:
         for key, (stats, partition) in loaded.items():

@@ -8,9 +8,10 @@ the newest window of every series, which is the one the gauges show.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Any
 
 from vigil.core.city import City, DistrictType
 from vigil.core.contracts import Observation
@@ -18,6 +19,7 @@ from vigil.core.settings import Settings
 from vigil.dispatch.intervals import Interval
 from vigil.dispatch.windows import (
     SIZES,
+    Position,
     Watermarks,
     WindowStats,
     membership,
@@ -27,6 +29,26 @@ from vigil.dispatch.windows import (
 )
 
 RETAIN_S = 3 * 86400  # windows older than this behind the watermark are dropped from the table
+HISTORY = 8  # positions a member record remembers: far more changes than one incident's interval ever has
+
+# A member record: what a group counts for one incident's interval, and the positions of the observations that
+# changed it, newest last: {"v": [seconds, at] | None, "h": [[offset, index], ...]}. The older form, a bare
+# [seconds, at] (or no record), has no positions.
+Member = dict[str, Any] | list[float] | None
+
+
+def member_value(member: Member) -> list[float] | None:
+    if isinstance(member, dict):
+        value: list[float] | None = member.get("v")
+        return value
+    return member
+
+
+def member_history(member: Member) -> list[Position]:
+    if isinstance(member, dict):
+        return [(int(o), int(i)) for o, i in member.get("h", [])]
+    return []
+
 
 Series = tuple[str, str, str]  # (scope, group, window size label)
 
@@ -65,9 +87,21 @@ class Placement:
     """What one observation changes: nothing if it is a re-delivery, else its member record and windows."""
 
     duplicate: bool
-    member: list[float] | None  # what the group now counts for the incident's interval; None: nothing
+    member: Member  # the member record now: what the group counts for the incident's interval; None: nothing
     late: int  # window sizes it came too late for (after watermark + grace): counted, not applied
-    windows: list[str]  # keys of the windows to apply it to
+    windows: list[str]  # keys of the windows to apply it to (each one that has not taken it already)
+    again: bool = False  # read again after a crash: the member record had kept it, windows may not have
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What :meth:`WindowOwner.take` did with one observation."""
+
+    duplicate: bool
+    late: int
+    windows: dict[str, WindowStats]  # the windows it changed
+    member: Member  # the member record to write, when ``write``
+    write: bool
 
 
 class WindowOwner:
@@ -79,12 +113,31 @@ class WindowOwner:
         self.marks: dict[int, Watermarks] = {}  # input partition -> watermark over the source partitions
         self.newest: dict[Series, int] = {}  # newest window start seen per series
 
-    def place(self, obs: Observation, partition: int, member: list[float] | None) -> Placement:
+    def place(
+        self, obs: Observation, partition: int, member: Member, position: Position | None = None
+    ) -> Placement:
         """Advance the watermark of input ``partition``; then, given what the group counts for this
-        incident's interval (``member``), decide whether and where ``obs`` applies."""
+        incident's interval (``member``), decide whether and where ``obs`` applies.
+
+        With its ``position``, an observation read again after a crash is told apart from a re-delivered
+        one: the member record remembers the positions that changed it. One it remembers was applied (its
+        windows take it unless they kept it: :meth:`WindowStats.took`); one older than its newest that it does
+        not remember was not."""
         marks = self.marks.setdefault(partition, Watermarks(self.source_partitions))
         marks.advance(obs.partition, obs.watermark)
-        record, apply = membership(member, obs.seconds, obs.at, obs.sign)
+        history = member_history(member)
+        again = False
+        if position is not None and history and position <= history[-1]:
+            if position not in history:
+                return Placement(True, member, 0, [])
+            record, apply, again = member, True, True
+        else:
+            value, apply = membership(member_value(member), obs.seconds, obs.at, obs.sign)
+            record = value
+            if position is not None:  # the positioned form, kept also when nothing is counted any more
+                record = member
+                if apply:
+                    record = {"v": value, "h": [list(p) for p in [*history, position][-HISTORY:]]}
         if not apply:
             return Placement(True, record, 0, [])
         late, keys = 0, []
@@ -96,7 +149,29 @@ class WindowOwner:
             keys.append(window_key(obs.scope, obs.group, label, start))
             series = (obs.scope, obs.group, label)
             self.newest[series] = max(self.newest.get(series, start), start)
-        return Placement(False, record, late, keys)
+        return Placement(False, record, late, keys, again)
+
+    def take(
+        self,
+        obs: Observation,
+        partition: int,
+        position: Position,
+        member: Member,
+        window: Callable[[str], WindowStats],
+    ) -> Taken:
+        """Place ``obs`` and apply it to each of its windows (``window(key)``: the window as it is now) that
+        has not taken it yet: exactly once, also when the batch is read again after a crash."""
+        placed = self.place(obs, partition, member, position)
+        changed: dict[str, WindowStats] = {}
+        for key in placed.windows:
+            stats = window(key)
+            if stats.took(position):
+                continue
+            self.apply(stats, obs)
+            stats.position = position
+            changed[key] = stats
+        write = not placed.duplicate and not placed.again
+        return Taken(placed.duplicate, placed.late, changed, placed.member if write else None, write)
 
     def apply(self, stats: WindowStats, obs: Observation) -> None:
         """Add or withdraw ``obs`` in one of the windows :meth:`place` chose."""

@@ -19,6 +19,10 @@ from typing import Any
 from vigil.core.sketch import QuantileSketch
 
 SIZES: dict[str, int] = {"15m": 900, "1h": 3600, "24h": 86400}
+# Where an observation was read: (offset of its message on its interval-observations partition, index in the
+# message). A window and a member record remember the positions they took, so an observation read again
+# after a crash is applied to whatever did not keep it, and to nothing else.
+Position = tuple[int, int]
 SCOPES = ("city", "district", "station", "priority")
 
 
@@ -39,12 +43,21 @@ def parse_key(key: str) -> tuple[str, str, str, int]:
 
 
 class WindowStats:
-    """Sketches per interval name, and how many observations met their target. Small: no per-incident data."""
+    """Sketches per interval name, and how many observations met their target. Small: no per-incident data.
+
+    ``position`` is the newest observation applied (see :data:`Position`): a window and the member records of
+    one batch are separate changelog records, and a worker killed while writing them keeps some and not
+    others; on re-reading the batch, a window that kept an observation must not take it twice."""
 
     def __init__(self) -> None:
         self.sketches: dict[str, QuantileSketch] = {}
         self.met: dict[str, int] = {}
         self.targeted: dict[str, int] = {}
+        self.position: Position | None = None
+
+    def took(self, position: Position | None) -> bool:
+        """Whether the observation at ``position`` is already in this window."""
+        return position is not None and self.position is not None and position <= self.position
 
     def apply(self, interval: str, seconds: float, sign: int, target_s: float | None) -> None:
         sketch = self.sketches.setdefault(interval, QuantileSketch())
@@ -70,7 +83,10 @@ class WindowStats:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"s": {k: v.to_dict() for k, v in self.sketches.items()}, "m": self.met, "t": self.targeted}
+        out = {"s": {k: v.to_dict() for k, v in self.sketches.items()}, "m": self.met, "t": self.targeted}
+        if self.position is not None:
+            out["p"] = list(self.position)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> WindowStats:
@@ -79,6 +95,8 @@ class WindowStats:
             stats.sketches = {k: QuantileSketch.from_dict(v) for k, v in data["s"].items()}
             stats.met = dict(data["m"])
             stats.targeted = dict(data["t"])
+            if data.get("p") is not None:
+                stats.position = (int(data["p"][0]), int(data["p"][1]))
         return stats
 
 
