@@ -4,10 +4,16 @@ Sending through ``faust.Topic.send`` costs about 100 µs a message (channel, ser
 handing raw bytes to the app's producer costs a fraction of that. The batch's input offsets are acknowledged
 only after :meth:`Outbox.flush`, and Faust flushes the producer before it commits, so a crash re-reads the
 batch instead of losing what it produced (at-least-once, as before).
+
+Output first, state after: the batch's messages for other agents are confirmed by the broker before its table
+changelog records are sent. A worker killed in between keeps no state of the batch, reads it again and sends
+its output again, which the receivers fold (members, alert episodes, seen calls); the other way round, kept
+state would say "already sent" for output that never arrived: lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 
@@ -15,15 +21,27 @@ class Outbox:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.pending: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        self.state: list[tuple[str, bytes | None, bytes | None, int | None]] = []
 
-    def add(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None) -> None:
-        """Queue a message (``value`` None: a tombstone); its partition follows from the key unless given."""
-        self.pending.append((topic, key, value, partition))
+    def add(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        *,
+        state: bool = False,
+    ) -> None:
+        """Queue a message (``value`` None: a tombstone); its partition follows from the key unless given.
+        ``state``: a table changelog record, sent once the batch's output is confirmed."""
+        (self.state if state else self.pending).append((topic, key, value, partition))
 
     async def flush(self) -> None:
-        if not self.pending:
-            return
         pending, self.pending = self.pending, []
+        state, self.state = self.state, []
         send = self.app.producer.send
-        for topic, key, value, partition in pending:
+        sent = [await send(topic, key, value, part, None, None) for topic, key, value, part in pending]
+        if sent and state:
+            await asyncio.gather(*sent)  # the broker has the output before any state says it was sent
+        for topic, key, value, partition in state:
             await send(topic, key, value, partition, None, None)

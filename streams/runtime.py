@@ -114,7 +114,7 @@ class OwnedTable:
                 _current_event.reset(token)
             raw_key, _ = changelog.prepare_key(key, table.key_serializer)
             raw_value = None if deleted else changelog.prepare_value(record, table.value_serializer)[0]
-            outbox.add(topic, raw_key, raw_value, partition)
+            outbox.add(topic, raw_key, raw_value, partition, state=True)
 
     def _position(self, partition: int) -> _Position:
         position = self._positions.get(partition)
