@@ -13,7 +13,7 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import monitor, pages, read_offsets
+from streams import monitor, pages, read_offsets, watchdog
 from streams.agents import beds, dispatch, fleet, sentinel, windows
 from streams.alert_publisher import AlertPublisher
 from streams.city_view import CityView
@@ -40,6 +40,8 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         topic_replication_factor=settings.replication_factor,
         topic_allow_declare=True,
         broker_commit_interval=settings.commit_interval_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.session_timeout_s / 3,  # Kafka's rule of thumb
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,  # gauges are summed over local tables; standby copies would count twice
         stream_wait_empty=False,  # do not hang shutdown waiting on in-flight events (they are re-read)
@@ -84,6 +86,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
     for agent in (dispatch, fleet, beds, sentinel, windows, monitor, pages):
         agent.register(pipe)
     read_offsets.register(pipe)  # every fetched record reaches the streams (Faust would drop some)
+    watch = watchdog.register(pipe)  # skipped records and stalled partitions
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
@@ -91,12 +94,15 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
+        stalled = watch.stalled()  # 503 while a partition is stalled (streams/watchdog.py)
         return web.json(
             {
-                "status": "ok",
+                "status": "stalled" if stalled else "ok",
                 "app": settings.app_id,
                 "assigned": sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment()),
-            }
+                "stalled": stalled,
+            },
+            status=503 if stalled else 200,
         )
 
     return pipe

@@ -113,6 +113,20 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+# No silent loss, no silent stall (streams/watchdog.py)
+RECORDS_SKIPPED = Counter(
+    "vigil_records_skipped",
+    "Records the consumer jumped over, never read: deleted (retention, delete-records) before it got to them",
+    ["topic"],
+    registry=REGISTRY,
+)
+PARTITION_STALLED = Gauge(
+    "vigil_partition_stalled",
+    "1 while an assigned partition has records to process but its processed offset has not moved for "
+    "VIGIL_STALL_AFTER_S, else 0",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
 EVENT_RATE = Gauge(
     "vigil_event_rate_per_second",
     "Events consumed per second over the last few seconds",

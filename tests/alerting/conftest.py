@@ -121,6 +121,12 @@ CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
         ({"topic": "vigil.dispatch", "partition": "0"}, 12),
         ({"topic": "vigil.dispatch", "partition": "1"}, 30),
     ],
+    # nothing skipped, nothing stalled: VigilRecordsSkipped and VigilPartitionStalled stay quiet
+    m.RECORDS_SKIPPED: [({"topic": "vigil.dispatch"}, 0)],
+    m.PARTITION_STALLED: [
+        ({"topic": "vigil.dispatch", "partition": "0"}, 0),
+        ({"topic": "vigil.dispatch", "partition": "1"}, 0),
+    ],
     m.EVENT_RATE: [({"source": "dispatch"}, 3.5), ({"source": "beds"}, 0.25), ({"source": "sentinel"}, 0.05)],
     m.EVENT_TIME: [
         ({"source": "dispatch"}, 1_790_000_000),

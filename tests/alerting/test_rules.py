@@ -167,6 +167,8 @@ def test_amtool_checks_the_alertmanager_config() -> None:
         ),
         (["alertname=SentinelAberration", "team=epidemiology", "district=beiyuan"], "epidemiologists"),
         (["alertname=VigilWorkerDown", "team=platform"], "platform-oncall"),
+        (["alertname=VigilRecordsSkipped", "team=platform", "topic=vigil.dispatch"], "platform-oncall"),
+        (["alertname=VigilPartitionStalled", "team=platform", "topic=vigil.dispatch"], "platform-oncall"),
         (["alertname=Unlabelled"], "platform-oncall"),
     ],
 )

@@ -132,6 +132,33 @@ class Settings(BaseSettings):
         default=None, description="Faust data directory (default: state_dir/worker)."
     )
     commit_interval_s: float = Field(default=1.0, gt=0, le=60)
+    session_timeout_s: float = Field(
+        default=10.0,
+        ge=6,
+        le=300,
+        description="How long the group waits for a worker that stopped heartbeating (killed, frozen) before "
+        "giving its partitions to the others, or to itself restarted: Faust's 60 s default is a minute "
+        "of silence after a crash.",
+    )
+    stall_after_s: float = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="A worker's partition with records to process whose processed offset has not moved for "
+        "this long is stalled: /healthz answers 503 listing it, vigil_partition_stalled is 1 and "
+        "VigilPartitionStalled pages platform on-call. (Not stalled_after_s, the dispatch incident limit.)",
+    )
+    exit_on_stall: bool = Field(
+        default=False,
+        description="Exit the worker (code 75) once a partition has been stalled for another stall_after_s, "
+        "after logging why, so its supervisor restarts it (docker compose sets it for the worker).",
+    )
+    test_block_agent: str | None = Field(
+        default=None,
+        pattern=r"^(dispatch|fleet|beds|sentinel|windows)$",
+        description="TEST ONLY, never set in production: the named agent waits forever instead of "
+        "processing its stream, to exercise stall detection (tests/streams/test_watchdog.py). Empty: off.",
+    )
 
     # -- dispatch analytics ---------------------------------------------------------------------------------
     window_grace_s: float = Field(
@@ -302,6 +329,22 @@ class Settings(BaseSettings):
     # -- city & simulation -------------------------------------------------------------------------------
     city_file: Path | None = Field(default=None, description="City model YAML; empty means the default city.")
     seed: int = Field(default=120, description="Seed of the city simulator.")
+
+    # -- producers (simulate, replay) -----------------------------------------------------------------------
+    producer_outage_timeout_s: float = Field(
+        default=300,
+        gt=0,
+        le=86400,
+        description="How long `vigil simulate` and `vigil replay` keep buffering and retrying while the "
+        "broker acknowledges nothing, before they give up: exit status 2, naming the events not delivered.",
+    )
+    producer_buffer_events: int = Field(
+        default=50_000,
+        ge=1,
+        le=10_000_000,
+        description="Most events a producer holds unacknowledged (about 1 KB each); when full, it stops "
+        "reading its input until the broker acknowledges again (nothing is dropped).",
+    )
 
     @field_validator("kafka_bootstrap")
     @classmethod

@@ -1,0 +1,188 @@
+"""What a worker's progress through its partitions shows, decided from offsets alone (no Kafka client here:
+``streams/watchdog.py`` reads the offsets and feeds these classes).
+
+- :class:`SkipTracker`: records a partition's stream jumped over. Kafka deletes a partition's records only
+  from its start (size retention, delete-records); when a consumer's position falls before that start, its
+  reset policy (``earliest``) moves it on to the first record still there, and the records in between were
+  never read. On a source topic (``cleanup.policy=delete``) offsets are dense, so any forward jump in what
+  the stream delivers is such a loss; a compacted topic (table changelogs) has gaps by design.
+- :class:`StallWatch`: partitions with records to process whose position has not moved for a while.
+
+Offsets are Kafka's: a *position* is the next offset to process, an *end* offset is one past the newest
+record, a *log start* offset is the oldest record still kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+Key = tuple[str, int]  # (topic, partition)
+
+
+@dataclass(frozen=True, order=True)
+class Skip:
+    """Records ``first`` .. ``resumed - 1`` of a partition, deleted before they were read."""
+
+    topic: str
+    partition: int
+    first: int  # first offset skipped
+    resumed: int  # the offset the stream went on at: the first one not skipped
+
+    @property
+    def count(self) -> int:
+        return self.resumed - self.first
+
+    @property
+    def last(self) -> int:
+        return self.resumed - 1
+
+
+class SkipTracker:
+    """The offset each partition's stream should deliver next, per consumer generation, and the jumps.
+
+    A consumer generation (one per rebalance) starts each partition at the group's committed offset, read
+    when the partitions were assigned (:meth:`begin`): that is where the consumer seeks, so it is where
+    delivery must go on. No committed offset (a group that never committed) means offset 0: a worker group
+    builds its state from the whole log, so records deleted before it ever ran were never applied either.
+
+    A jump is seen two ways:
+
+    - :meth:`delivered`: the stream delivers an offset past the one expected (records are left after the
+      deleted ones). Exact: what the stream delivers is what the agents apply. A first delivery that comes
+      before :meth:`begin` of its generation is judged by :meth:`begin`.
+    - :meth:`log_start`: nothing is left to deliver (the partition's log start is its end) and the expected
+      offset is before it, on two looks in a row with no delivery in between. The second look rules out
+      records fetched just before they were deleted and still on their way to the stream (they would have
+      been delivered, moving the expected offset); an agent stuck while holding such records is the one case
+      it cannot tell apart (the records would be counted, then applied when the agent moves again).
+    """
+
+    def __init__(self, compacted: Collection[str] = ()) -> None:
+        self.compacted = frozenset(compacted)
+        self._generation: int | None = None  # the generation whose start offsets are known
+        self._starts: dict[Key, int] = {}
+        self._next: dict[Key, tuple[int, int]] = {}  # key -> (generation, next offset expected)
+        self._unjudged: dict[Key, tuple[int, int]] = {}  # key -> (generation, first offset delivered)
+        self._suspect: dict[Key, tuple[int, int]] = {}  # key -> (generation, expected) seen all gone once
+
+    def begin(self, generation: int, committed: Mapping[Key, int | None]) -> list[Skip]:
+        """The group's committed offsets when ``generation`` was assigned (None or a negative offset: none
+        committed). Returns the jumps of first deliveries that came before this was known."""
+        self._generation = generation
+        self._starts = {key: max(offset or 0, 0) for key, offset in committed.items()}
+        skips = []
+        for key, (delivered_in, first) in self._unjudged.items():
+            if delivered_in == generation and key in self._starts:
+                skip = self._jump(key, self._starts[key], first)
+                if skip is not None:
+                    skips.append(skip)
+        self._unjudged.clear()  # those of an older generation can no longer be judged
+        return sorted(skips)
+
+    def expected(self, topic: str, partition: int, generation: int) -> int | None:
+        """The next offset this partition's stream should deliver in ``generation``; None while unknown
+        (nothing delivered yet and the generation's start offsets not yet given)."""
+        key = (topic, partition)
+        state = self._next.get(key)
+        if state is not None and state[0] == generation:
+            return state[1]
+        return self._starts.get(key) if generation == self._generation else None
+
+    def delivered(self, topic: str, partition: int, generation: int, offset: int) -> Skip | None:
+        """The stream delivered ``offset``: the records it jumped over, if any."""
+        key = (topic, partition)
+        expected = self.expected(topic, partition, generation)
+        if expected is None:
+            self._unjudged[key] = (generation, offset)
+            self._next[key] = (generation, offset + 1)
+            return None
+        self._next[key] = (generation, max(expected, offset + 1))
+        return self._jump(key, expected, offset)
+
+    def _jump(self, key: Key, expected: int, offset: int) -> Skip | None:
+        if offset > expected and key[0] not in self.compacted:
+            return Skip(key[0], key[1], expected, offset)
+        return None
+
+    def log_start(self, topic: str, partition: int, generation: int, start: int, end: int) -> Skip | None:
+        """A look at the partition's log start and end offsets: the records deleted with nothing after them
+        to deliver, once that has been seen twice in a row (see the class doc)."""
+        key = (topic, partition)
+        expected = self.expected(topic, partition, generation)
+        if expected is None or not (expected < start == end) or topic in self.compacted:
+            self._suspect.pop(key, None)
+            return None
+        if self._suspect.get(key) != (generation, expected):
+            self._suspect[key] = (generation, expected)
+            return None
+        del self._suspect[key]
+        self._next[key] = (generation, start)
+        return Skip(topic, partition, expected, start)
+
+    def forget(self, keep: Collection[Key]) -> None:
+        """Drop what is known of partitions not in ``keep`` (revoked)."""
+        for state in (self._next, self._suspect, self._unjudged):
+            for key in [k for k in state if k not in keep]:
+                del state[key]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One assigned partition at one look: its position (next offset to process) and end offset."""
+
+    topic: str
+    partition: int
+    position: int
+    end: int
+
+
+@dataclass(frozen=True, order=True)
+class Stall:
+    """A partition with records to process whose position has not moved since ``since``."""
+
+    topic: str
+    partition: int
+    position: int
+    end: int
+    since: float  # on the clock the watch was given
+
+    @property
+    def lag(self) -> int:
+        return self.end - self.position
+
+
+class StallWatch:
+    """Which partitions are stalled, given looks at their progress over time.
+
+    A partition is stalled when it has records to process (end > position) and its position is the one it
+    had ``stall_after_s`` ago or longer, on every look in between. A partition with nothing to process is
+    never stalled, however long it is idle; a position that moves (either way: a rebalance re-reads) starts
+    the clock again, and so does a partition missing from a look (revoked, then assigned again).
+    """
+
+    def __init__(self, stall_after_s: float) -> None:
+        if stall_after_s <= 0:
+            raise ValueError(f"stall_after_s must be positive, got {stall_after_s}")
+        self.stall_after_s = stall_after_s
+        self._since: dict[Key, tuple[int, float]] = {}  # key -> (position, lagging there since)
+
+    def observe(self, now: float, progress: Iterable[Progress]) -> list[Stall]:
+        """Judge every assigned partition at ``now`` (monotonic seconds): the stalled ones, sorted."""
+        since: dict[Key, tuple[int, float]] = {}
+        stalled: list[Stall] = []
+        for p in progress:
+            if p.end <= p.position:
+                continue
+            key = (p.topic, p.partition)
+            previous = self._since.get(key)
+            start = previous[1] if previous is not None and previous[0] == p.position else now
+            since[key] = (p.position, start)
+            if now - start >= self.stall_after_s:
+                stalled.append(Stall(p.topic, p.partition, p.position, p.end, start))
+        self._since = since
+        return sorted(stalled)
+
+    def reset(self) -> None:
+        """Forget every clock (a rebalance or table recovery: processing paused on purpose)."""
+        self._since.clear()
