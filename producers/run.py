@@ -29,6 +29,8 @@ async def send_events(
     tracker: Tracker | None = None,
 ) -> dict[str, int]:
     """Send events paced at ``speed``; returns counts per topic. Stops early when ``stop`` is set.
+    While the broker is away the sink buffers and retries (``producer_outage_timeout_s``,
+    ``producer_buffer_events``); the pacer's schedule is absolute, so the events held up go out at once after.
 
     ``quiet`` drops the progress lines (the demo prints its own summary from the worker's metrics); an
     active ``tracker`` (a progress bar) replaces the periodic ones."""
@@ -41,6 +43,8 @@ async def send_events(
         topics,
         (lambda _: None) if quiet else None,
         every_s=_periodic(tracker),
+        outage_timeout_s=settings.producer_outage_timeout_s,
+        buffer_events=settings.producer_buffer_events,
     ) as sink:
         for event in events:
             if stop is not None and stop.is_set():
@@ -103,7 +107,13 @@ def replay_command(settings: Settings, path: Path, speed: float, tracker: Tracke
         topics = Topics.from_settings(settings)
         await wait_for_broker(settings.bootstrap_servers)
         await ensure_topics(settings.bootstrap_servers, topics.all(), settings.replication_factor)
-        async with KafkaSink(settings.bootstrap_servers, topics, every_s=_periodic(tracker)) as sink:
+        async with KafkaSink(
+            settings.bootstrap_servers,
+            topics,
+            every_s=_periodic(tracker),
+            outage_timeout_s=settings.producer_outage_timeout_s,
+            buffer_events=settings.producer_buffer_events,
+        ) as sink:
             return await replay(path, sink, speed, tracker)
 
     if tracker is not None and tracker.active:  # a second pass over the log, only for the bar's total
