@@ -20,6 +20,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -28,6 +29,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from vigil.core.errors import VigilError, field_problems
 
@@ -36,6 +38,24 @@ SCHEMA_VERSION = 1
 Ident = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 ]
+
+# An event's times must be ones every consumer can compute with: Kafka record timestamps are milliseconds
+# since 1970 (never negative), and the local days, windows and alert deadlines derived from a time must stay
+# inside Python's years 1-9999. Without this bound a time such as 0001-01-01T00:00+14:00 (year 0 in UTC)
+# passed validation and then crashed the dispatch agent mid-event (found by tests/vigil/core fuzzing).
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _within_range(t: datetime) -> datetime:
+    if not EARLIEST_TIME <= t < LATEST_TIME:
+        raise PydanticCustomError(
+            "datetime_range", "Input should be from 1970-01-01 and before 2200-01-01 (UTC)"
+        )
+    return t
+
+
+EventTime = Annotated[AwareDatetime, AfterValidator(_within_range)]
 
 
 class Source(enum.StrEnum):
@@ -130,7 +150,7 @@ class DispatchEvent(_Event):
     event_id: Ident
     incident_id: Ident | None = None
     event_type: EventType
-    event_time: AwareDatetime
+    event_time: EventTime
     district: Ident
     station: Ident | None = None
     unit: Ident | None = None
@@ -183,12 +203,12 @@ class SentinelReport(_Event):
     site: Ident
     district: Ident
     period: Literal["day", "hour"] = "day"
-    period_start: AwareDatetime
+    period_start: EventTime
     total_visits: int = Field(ge=0)
     fever_visits: int = Field(ge=0)
     ili_cases: int = Field(ge=0)
     lab: LabResults | None = None
-    submitted_at: AwareDatetime
+    submitted_at: EventTime
 
     @model_validator(mode="after")
     def _consistent_counts(self) -> SentinelReport:
@@ -225,7 +245,7 @@ class BedSnapshot(_Event):
     ward: Ward
     total: int = Field(ge=0)
     occupied: int = Field(ge=0)
-    time: AwareDatetime
+    time: EventTime
 
     @model_validator(mode="after")
     def _occupied_within_total(self) -> BedSnapshot:
@@ -269,7 +289,11 @@ def alert_fingerprint(alertname: str, labels: dict[str, str]) -> str:
 
 
 class DeadLetter(BaseModel):
-    """An input that could not be used, kept whole (base64) with the reason it was rejected."""
+    """An input that could not be used, kept whole (base64) with the reason it was rejected.
+
+    An input larger than ``DEADLETTER_KEEP_BYTES`` keeps only its first bytes, with its size and SHA-256:
+    whole, in base64, its record would exceed the 1 MB a producer sends by default, and an agent whose
+    dead letter cannot be sent crashes on that message again at every restart."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     schema_version: Literal[1] = 1
@@ -280,6 +304,8 @@ class DeadLetter(BaseModel):
     field: str | None = None
     detail: str
     original_b64: str
+    original_size: int | None = None  # set (with original_sha256) when original_b64 holds only the start
+    original_sha256: str | None = None
     redacted: bool = False
     received_at: AwareDatetime
 
@@ -673,7 +699,13 @@ def _field_error(exc: ValidationError) -> InvalidEvent:
             if reason == "identity_field"
             else ("not part of the schema; remove it or upgrade the schema_version")
         )
-    elif first.kind in ("timezone_aware", "datetime_parsing", "datetime_type", "datetime_from_date_parsing"):
+    elif first.kind in (
+        "timezone_aware",
+        "datetime_parsing",
+        "datetime_type",
+        "datetime_from_date_parsing",
+        "datetime_range",
+    ):
         reason = "bad_time"
         msg = f"{msg}; send ISO 8601 with an offset, e.g. 2026-05-01T08:00:00+08:00"
     else:
@@ -738,6 +770,11 @@ def redact_identity(raw: bytes) -> tuple[bytes, bool]:
     return orjson.dumps(obj), True
 
 
+# The most of a rejected input a dead letter keeps: 512 KiB is about 700 kB in base64, well inside the 1 MB
+# a Kafka producer sends by default (faust-streaming's ``producer_max_request_size``; the broker's: 1 MiB).
+DEADLETTER_KEEP_BYTES = 512 * 1024
+
+
 def dead_letter(
     raw: bytes,
     error: InvalidEvent,
@@ -747,6 +784,7 @@ def dead_letter(
     now: datetime | None = None,
 ) -> DeadLetter:
     kept, redacted = redact_identity(raw)
+    whole = len(kept) <= DEADLETTER_KEEP_BYTES
     return DeadLetter(
         source_topic=source_topic,
         partition=partition,
@@ -754,7 +792,9 @@ def dead_letter(
         reason=error.reason,
         field=error.field,
         detail=error.detail,
-        original_b64=base64.b64encode(kept).decode("ascii"),
+        original_b64=base64.b64encode(kept[:DEADLETTER_KEEP_BYTES]).decode("ascii"),
+        original_size=None if whole else len(kept),
+        original_sha256=None if whole else hashlib.sha256(kept).hexdigest(),
         redacted=redacted,
         received_at=now or datetime.now(UTC),
     )
