@@ -199,7 +199,7 @@ def test_a_batch_read_again_after_a_crash_counts_once_whatever_the_crash_kept() 
         for first in range(start, len(messages), 5):
             held: dict[str, object] = {}
 
-            def window(key: str) -> WindowStats:
+            def window(key: str, held: dict[str, object] = held) -> WindowStats:
                 found = held.get(key, store.get(key))
                 return WindowStats.from_dict(found.to_dict() if isinstance(found, WindowStats) else None)
 
