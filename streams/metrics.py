@@ -120,6 +120,13 @@ RECORDS_SKIPPED = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+RECORDS_REREAD = Counter(
+    "vigil_records_reread",
+    "Records a stream jumped over while they were still in the log, read again after a seek back (a Faust "
+    "restart race; see streams/watchdog.py)",
+    ["topic"],
+    registry=REGISTRY,
+)
 PARTITION_STALLED = Gauge(
     "vigil_partition_stalled",
     "1 while an assigned partition has records to process but its processed offset has not moved for "

@@ -28,6 +28,7 @@ import logging
 import os
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,7 @@ from aiokafka.errors import KafkaError
 from faust.sensors import Sensor
 from faust.types import TP
 
-from streams.metrics import PARTITION_STALLED, RECORDS_SKIPPED
+from streams.metrics import PARTITION_STALLED, RECORDS_REREAD, RECORDS_SKIPPED
 from vigil.core.contracts import Source
 from vigil.platform.consumption import Progress, Skip, SkipTracker, Stall, StallWatch
 from vigil.platform.offsets import EndOffsetReader
@@ -155,15 +156,14 @@ class Watchdog:
 
     def skipped(self, skip: Skip) -> None:
         """A jump in delivery: judged against the partition's log start before anything is said."""
-        task = asyncio.get_running_loop().create_task(self._confirm(skip))
+        generation = self.app.consumer_generation_id
+        task = asyncio.get_running_loop().create_task(self._confirm(skip, generation))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _confirm(self, skip: Skip) -> None:
+    async def _confirm(self, skip: Skip, generation: int) -> None:
         """Only records that are gone from the log were skipped: the part of the jump below the partition's
-        log start. A jump over records still in the log is no deletion (seen when a worker restarted after
-        kill -9: the stream delivered past its group's committed offset while Faust's seek was still due, and
-        the records were read after all); it is logged, never counted, and Faust is not told to pass them."""
+        log start. The part still in the log is no deletion, and is read again (:meth:`_rewind`)."""
         tp = TopicPartition(skip.topic, skip.partition)
         try:
             starts, _ = await self.reader.bounds([tp])
@@ -172,16 +172,13 @@ class Watchdog:
                 "watchdog: could not read the log start of %s[%d]: %r", skip.topic, skip.partition, exc
             )
             return
-        gone = min(starts.get(tp, 0), skip.resumed) - skip.first
-        if gone <= 0:
-            log.warning(
-                "watchdog: %s[%d] delivered offset %d where %d was expected; those records are still in "
-                "the log (not a deletion)",
-                skip.topic,
-                skip.partition,
-                skip.resumed,
-                skip.first,
+        start = starts.get(tp, 0)
+        if start < skip.resumed:
+            await self._rewind(
+                Skip(skip.topic, skip.partition, max(skip.first, start), skip.resumed), generation
             )
+        gone = min(start, skip.resumed) - skip.first
+        if gone <= 0:
             return
         deleted = Skip(skip.topic, skip.partition, skip.first, skip.first + gone)
         RECORDS_SKIPPED.labels(deleted.topic).inc(deleted.count)
@@ -197,6 +194,53 @@ class Watchdog:
             skip.resumed,
         )
         self._fill_gap(deleted)
+
+    async def _rewind(self, jumped: Skip, generation: int) -> None:
+        """The stream jumped over records that are still in the log: seek back and read them.
+
+        Seen with faust-streaming 0.15.3 after worker restarts, under load: a partition delivered past the
+        offset expected, the records between never delivered, lag 0 (4 sentinel reports lost in one suite
+        run). A likely path: Faust resumes the streams before its seek to the committed offsets
+        (``Recovery.on_recovery_completed``); a batch fetched by its consumer thread before the seek and
+        delivered after it moves Faust's read offset past records the seek brings back, and its fetch loop
+        drops those unread (``_drain_messages``, a debug line "DROPPED MESSAGE ROFF"), while its gap
+        bookkeeping (``_add_gap``) counts them as done. Nothing else would ever read them. Seeking back reads
+        them; what the jump delivered is read twice, which every agent folds (duplicates are counted)."""
+        app = self.app
+        tp = TP(jumped.topic, jumped.partition)
+        if app.consumer_generation_id != generation or app.rebalancing or tp not in app.consumer.assignment():
+            return  # reassigned meanwhile: the new assignment starts again from the committed offset
+        consumer: Any = app.consumer
+        gap = getattr(consumer, "_gap", {}).get(tp)
+        if gap is not None:  # never commit past records not read yet (their offsets count as done in a gap)
+            gap.chop(jumped.first, jumped.resumed + 1)
+        committed = getattr(consumer, "_committed_offset", None)
+        if committed is not None and committed.get(tp) is None:
+            # Faust commits its first run of acknowledged offsets when it knows no committed offset
+            committed[tp] = jumped.first
+        try:
+            await consumer.seek_wait({tp: jumped.first})
+        except Exception as exc:
+            log.error(
+                "watchdog: %s[%d] jumped over offsets %d -> %d (still in the log) and seeking back failed "
+                "(%r): restart the worker to read them",
+                jumped.topic,
+                jumped.partition,
+                jumped.first,
+                jumped.last,
+                exc,
+            )
+            return
+        RECORDS_REREAD.labels(jumped.topic).inc(jumped.count)
+        log.warning(
+            "watchdog: %s[%d] delivered offset %d where %d was expected; those %d records are still in the "
+            "log: seeking back to read them",
+            jumped.topic,
+            jumped.partition,
+            jumped.resumed,
+            jumped.first,
+            jumped.count,
+        )
 
     def _fill_gap(self, skip: Skip) -> None:
         """Tell Faust the skipped offsets are done, so it commits past them. Faust fills such a gap itself
@@ -340,6 +384,41 @@ def block_agent_for_test(pipe: Pipeline, agent: str) -> None:
     pipe.consume = consume_or_block  # type: ignore[method-assign,assignment]
 
 
+class JumpingReadOffsets(defaultdict[Any, int | None]):
+    """TEST ONLY (``VIGIL_TEST_JUMP_AHEAD``): Faust's read offsets (``Consumer._read_offset``), except that
+    the first one recorded for one partition is moved ``count`` records on, so Faust's fetch loop drops the
+    next ``count`` records of that partition unread while they stay in the log: what was seen after restarts
+    (see :meth:`Watchdog._rewind`), made to happen at a known place."""
+
+    def __init__(self, tp: TP, count: int, current: dict[Any, int | None]) -> None:
+        super().__init__(lambda: None, current)
+        self.tp, self.count, self.done = tp, count, False
+
+    def __setitem__(self, key: Any, value: int | None) -> None:
+        if not self.done and key == self.tp and value is not None:
+            self.done = True
+            log.warning(
+                "VIGIL_TEST_JUMP_AHEAD: %s[%d] drops offsets %d -> %d (test only)",
+                *self.tp,
+                value + 1,
+                value + self.count,
+            )
+            value += self.count + 1
+        super().__setitem__(key, value)
+
+
+def jump_ahead_for_test(pipe: Pipeline, spec: str) -> None:
+    source, partition, count = spec.split(":")
+    tp = TP(pipe.topics.for_source(Source(source)).name, int(partition))
+
+    async def install(sender: Any, *args: Any, **kwargs: Any) -> None:
+        consumer: Any = pipe.app.consumer
+        if not isinstance(consumer._read_offset, JumpingReadOffsets):  # before Faust's fetch loop starts
+            consumer._read_offset = JumpingReadOffsets(tp, int(count), consumer._read_offset)
+
+    pipe.app.on_partitions_assigned.connect(install)  # type: ignore[arg-type]  # mode stub
+
+
 def register(pipe: Pipeline) -> Watchdog:
     topics = pipe.topics
     watchdog = Watchdog(
@@ -351,6 +430,8 @@ def register(pipe: Pipeline) -> Watchdog:
     pipe.app.on_partitions_assigned.connect(watchdog.on_assigned)  # type: ignore[arg-type]  # mode stub
     if pipe.settings.test_block_agent:
         block_agent_for_test(pipe, pipe.settings.test_block_agent)
+    if pipe.settings.test_jump_ahead:
+        jump_ahead_for_test(pipe, pipe.settings.test_jump_ahead)
 
     @pipe.timer(check_interval(pipe.settings.stall_after_s))
     async def watchdog_check() -> None:

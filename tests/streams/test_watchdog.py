@@ -215,6 +215,35 @@ def test_records_deleted_before_they_were_read_are_counted_exactly_and_logged(
     assert healthz(worker.port)[0] == 200
 
 
+def reread(samples: Samples) -> dict[str, float]:
+    return {t: v for (t,), v in values(samples, "vigil_records_reread_total", "topic").items()}
+
+
+def test_records_jumped_over_while_still_in_the_log_are_read_after_all(
+    kafka: str, namespace: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """The worker's stream jumps over 5 records of a partition that are still in the log (the test hook
+    seeks past them, as Faust 0.15.3 was seen to after a restart): the watchdog seeks back, every call is
+    applied once, nothing is counted as deleted, and the group commits to the end."""
+    topics = Topics(namespace, 4)
+    topic = topics.dispatch.name
+    asyncio.run(ensure_topics(kafka, topics.all()))
+    written = produce_calls(kafka, topic, "j", 60)
+    assert len(written[0]) >= 10, written
+    worker = start_worker(namespace, VIGIL_TEST_JUMP_AHEAD="dispatch:0:5")
+    page = wait_until(
+        worker.metrics_url,
+        lambda s: reread(s).get(topic) == 5 and consumed([s], "dispatch") >= 60,
+        60,
+        "the 5 records jumped over read again and all 60 calls applied",
+    )
+    wait_group_caught_up(kafka, topics.app_id, [[topic]], 60)
+    log = worker.process.log_path.read_text(errors="replace")
+    assert "VIGIL_TEST_JUMP_AHEAD" in log, "the hook never jumped: this test proved nothing"
+    assert f"{topic}[0] delivered offset 6 where 1 was expected; those 5 records" in log
+    assert consumed([page], "dispatch") == 60 and skipped(page) == {}
+
+
 def test_a_stuck_agent_is_reported_an_idle_one_is_not_and_exit_on_stall_exits(
     kafka: str, namespace: str, start_worker: Callable[..., WorkerProcess]
 ) -> None:

@@ -160,6 +160,14 @@ class Settings(BaseSettings):
         description="TEST ONLY, never set in production: the named agent waits forever instead of "
         "processing its stream, to exercise stall detection (tests/streams/test_watchdog.py). Empty: off.",
     )
+    test_jump_ahead: str | None = Field(
+        default=None,
+        pattern=r"^(dispatch|sentinel|beds):[0-9]+:[1-9][0-9]*$",
+        description="TEST ONLY, never set in production: SOURCE:PARTITION:N makes the worker seek past the "
+        "next N records at its first delivery from that partition of the source's topic, as a Faust restart "
+        "race was seen to, to exercise the watchdog's seek back (tests/streams/test_watchdog.py). "
+        "Empty: off.",
+    )
 
     # -- dispatch analytics ---------------------------------------------------------------------------------
     window_grace_s: float = Field(
