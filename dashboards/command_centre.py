@@ -128,7 +128,7 @@ def build() -> dashboard.Dashboard:
                 "事件速率 / Events per second",
                 [("sum by (source) (vigil_event_rate_per_second)", "{{source}}")],
                 unit="ops",
-                width=6,
+                width=5,
             )
         )
         .with_panel(
@@ -140,7 +140,7 @@ def build() -> dashboard.Dashboard:
                         "{{source}} {{reason}}",
                     )
                 ],
-                width=6,
+                width=5,
                 description="被拒收并写入死信主题的事件。 / Inputs rejected to the dead-letter topic.",
             )
         )
@@ -148,7 +148,21 @@ def build() -> dashboard.Dashboard:
             trend(
                 "消费积压 / Consumer lag",
                 [("sum by (topic) (vigil_consumer_lag_messages)", "{{topic}}")],
-                width=6,
+                width=5,
+            )
+        )
+        .with_panel(
+            trend(
+                "数据完整性 / Records skipped, re-read, stalled",
+                [
+                    ("sum by (topic) (increase(vigil_records_skipped_total[1h]))", "skipped {{topic}}"),
+                    ("sum by (topic) (increase(vigil_records_reread_total[1h]))", "re-read {{topic}}"),
+                    ("sum(vigil_partition_stalled)", "stalled partitions"),
+                ],
+                width=5,
+                description="过去一小时跳过（已删除未读）与重读的记录数，以及停滞的分区数；跳过或停滞会呼叫运维值班。"
+                " / Records skipped (deleted before read) and re-read in the last hour, and stalled"
+                " partitions; skipped records and stalls page platform on-call.",
             )
         )
         .with_panel(
@@ -156,7 +170,7 @@ def build() -> dashboard.Dashboard:
                 "数据新鲜度 / Event-time freshness",
                 [("time() - max by (source) (vigil_event_time_seconds)", "{{source}}")],
                 unit="s",
-                width=6,
+                width=4,
                 description="现在与最新事件时间之差（回放演练时会偏大）。"
                 " / Now minus the newest event time seen (large during a replay drill).",
             )

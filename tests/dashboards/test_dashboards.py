@@ -127,6 +127,9 @@ def test_command_centre_shows_the_whole_city_on_one_screen() -> None:
         "vigil_event_rate_per_second",
         "vigil_events_invalid_total",
         "vigil_consumer_lag_messages",
+        "vigil_records_skipped_total",
+        "vigil_records_reread_total",
+        "vigil_partition_stalled",
         "vigil_event_time_seconds",
     ):
         assert metric in exprs, f"the overview lacks {metric}"
