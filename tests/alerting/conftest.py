@@ -123,6 +123,7 @@ CHOSEN: dict[Counter | Gauge, list[tuple[dict[str, str], float]]] = {
     ],
     # nothing skipped, nothing stalled: VigilRecordsSkipped and VigilPartitionStalled stay quiet
     m.RECORDS_SKIPPED: [({"topic": "vigil.dispatch"}, 0)],
+    m.RECORDS_REREAD: [({"topic": "vigil.dispatch"}, 0)],
     m.PARTITION_STALLED: [
         ({"topic": "vigil.dispatch", "partition": "0"}, 0),
         ({"topic": "vigil.dispatch", "partition": "1"}, 0),
