@@ -8,21 +8,27 @@ itself, Faust's seek to the committed offsets after a rebalance (``perform_seek`
 streams are resumed), and the consumer thread's seeks, while a batch fetched before a seek is still being
 handed on. Seen under load after worker restarts: a partition delivered past the offset expected, the
 records between dropped and committed as done, lag 0 — events never applied (4 sentinel reports in one
-suite run; a group that never committed a sentinel partition again in another; whole runs of dispatch
-records in a kill -9 test on the reliability branch).
+suite run; whole runs of dispatch records and their window statistics in the kill -9 test).
 
 With no read offset remembered, every fetched record of the current generation is handed on. A record
-fetched twice (after a seek back to the committed offset) is read twice, which every agent folds
-(events by id, interval observations by their member records; duplicates are counted). Records deleted
-before they were read make a jump that Faust no longer counts as a gap.
+fetched twice (after a seek back to the committed offset) is read twice, which every agent folds (window
+observations by position, events by id, duplicates counted). Records deleted before they were read still
+make a jump, which ``streams/watchdog.py`` counts and tells Faust's commit bookkeeping about.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
+
+from faust.types import TP
+
+from vigil.core.contracts import Source
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
+
+log = logging.getLogger(__name__)
 
 
 class NoReadOffsets(dict[Any, int | None]):
@@ -39,10 +45,47 @@ class NoReadOffsets(dict[Any, int | None]):
         pass
 
 
+class JumpingReadOffsets(NoReadOffsets):
+    """TEST ONLY (``VIGIL_TEST_JUMP_AHEAD``): at the first record handed on from one partition, a read offset
+    ``count`` records further, so Faust's fetch loop drops the next ``count`` records of that partition unread
+    while they stay in the log: the failure above, made to happen at a known place, for the watchdog to
+    notice and undo (``Watchdog._rewind``)."""
+
+    def __init__(self, tp: TP, count: int) -> None:
+        super().__init__()
+        self.tp, self.count = tp, count
+        self.mark: int | None = None
+        self.done = False
+
+    def __getitem__(self, key: Any) -> int | None:
+        return self.mark if key == self.tp else None
+
+    def __setitem__(self, key: Any, value: int | None) -> None:
+        if key != self.tp or value is None:
+            return
+        if not self.done:
+            self.done = True
+            self.mark = value + self.count + 1
+            log.warning(
+                "VIGIL_TEST_JUMP_AHEAD: %s[%d] drops offsets %d -> %d (test only)",
+                *self.tp,
+                value + 1,
+                value + self.count,
+            )
+        elif self.mark is not None and value >= self.mark:
+            self.mark = None  # the jump is made: from here on, nothing is dropped
+
+
 def register(pipe: Pipeline) -> None:
     """Replace Faust's read offsets when partitions are first assigned: before its fetch loop starts (table
     recovery starts it), which binds the mapping's methods once."""
-    offsets = NoReadOffsets()
+    spec = pipe.settings.test_jump_ahead
+    offsets: NoReadOffsets = NoReadOffsets()
+    if spec:
+        source, partition, count = spec.split(":")
+        offsets = JumpingReadOffsets(
+            TP(pipe.topics.for_source(Source(source)).name, int(partition)), int(count)
+        )
 
     async def install(sender: Any, *args: Any, **kwargs: Any) -> None:
         consumer: Any = pipe.app.consumer

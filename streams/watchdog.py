@@ -28,7 +28,6 @@ import logging
 import os
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -198,14 +197,10 @@ class Watchdog:
     async def _rewind(self, jumped: Skip, generation: int) -> None:
         """The stream jumped over records that are still in the log: seek back and read them.
 
-        Seen with faust-streaming 0.15.3 after worker restarts, under load: a partition delivered past the
-        offset expected, the records between never delivered, lag 0 (4 sentinel reports lost in one suite
-        run). A likely path: Faust resumes the streams before its seek to the committed offsets
-        (``Recovery.on_recovery_completed``); a batch fetched by its consumer thread before the seek and
-        delivered after it moves Faust's read offset past records the seek brings back, and its fetch loop
-        drops those unread (``_drain_messages``, a debug line "DROPPED MESSAGE ROFF"), while its gap
-        bookkeeping (``_add_gap``) counts them as done. Nothing else would ever read them. Seeking back reads
-        them; what the jump delivered is read twice, which every agent folds (duplicates are counted)."""
+        Faust 0.15.3 did this after restarts under load (its read offsets, now switched off:
+        ``streams/read_offsets.py``); whatever else makes a stream jump over records it could still read, they
+        are read, and the jump is logged and counted. What the jump delivered is read twice, which every
+        agent folds (duplicates are counted)."""
         app = self.app
         tp = TP(jumped.topic, jumped.partition)
         if app.consumer_generation_id != generation or app.rebalancing or tp not in app.consumer.assignment():
@@ -384,41 +379,6 @@ def block_agent_for_test(pipe: Pipeline, agent: str) -> None:
     pipe.consume = consume_or_block  # type: ignore[method-assign,assignment]
 
 
-class JumpingReadOffsets(defaultdict[Any, int | None]):
-    """TEST ONLY (``VIGIL_TEST_JUMP_AHEAD``): Faust's read offsets (``Consumer._read_offset``), except that
-    the first one recorded for one partition is moved ``count`` records on, so Faust's fetch loop drops the
-    next ``count`` records of that partition unread while they stay in the log: what was seen after restarts
-    (see :meth:`Watchdog._rewind`), made to happen at a known place."""
-
-    def __init__(self, tp: TP, count: int, current: dict[Any, int | None]) -> None:
-        super().__init__(lambda: None, current)
-        self.tp, self.count, self.done = tp, count, False
-
-    def __setitem__(self, key: Any, value: int | None) -> None:
-        if not self.done and key == self.tp and value is not None:
-            self.done = True
-            log.warning(
-                "VIGIL_TEST_JUMP_AHEAD: %s[%d] drops offsets %d -> %d (test only)",
-                *self.tp,
-                value + 1,
-                value + self.count,
-            )
-            value += self.count + 1
-        super().__setitem__(key, value)
-
-
-def jump_ahead_for_test(pipe: Pipeline, spec: str) -> None:
-    source, partition, count = spec.split(":")
-    tp = TP(pipe.topics.for_source(Source(source)).name, int(partition))
-
-    async def install(sender: Any, *args: Any, **kwargs: Any) -> None:
-        consumer: Any = pipe.app.consumer
-        if not isinstance(consumer._read_offset, JumpingReadOffsets):  # before Faust's fetch loop starts
-            consumer._read_offset = JumpingReadOffsets(tp, int(count), consumer._read_offset)
-
-    pipe.app.on_partitions_assigned.connect(install)  # type: ignore[arg-type]  # mode stub
-
-
 def register(pipe: Pipeline) -> Watchdog:
     topics = pipe.topics
     watchdog = Watchdog(
@@ -430,8 +390,6 @@ def register(pipe: Pipeline) -> Watchdog:
     pipe.app.on_partitions_assigned.connect(watchdog.on_assigned)  # type: ignore[arg-type]  # mode stub
     if pipe.settings.test_block_agent:
         block_agent_for_test(pipe, pipe.settings.test_block_agent)
-    if pipe.settings.test_jump_ahead:
-        jump_ahead_for_test(pipe, pipe.settings.test_jump_ahead)
 
     @pipe.timer(check_interval(pipe.settings.stall_after_s))
     async def watchdog_check() -> None:
