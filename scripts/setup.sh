@@ -25,12 +25,12 @@ fi
 
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
-stamp=.venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)
+stamp=.venv/.installed-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  log "creating .venv and installing vigil[dev,dashboards]"
+  log "creating .venv and installing vigil[dev,dashboards,rocksdb]"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev,dashboards]'
+  .venv/bin/python -m pip install -q -e '.[dev,dashboards,rocksdb]'
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 

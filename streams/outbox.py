@@ -8,12 +8,14 @@ batch instead of losing what it produced (at-least-once, as before).
 Output first, state after: the batch's messages for other agents are confirmed by the broker before its table
 changelog records are sent. A worker killed in between keeps no state of the batch, reads it again and sends
 its output again, which the receivers fold (members, alert episodes, seen calls); the other way round, kept
-state would say "already sent" for output that never arrived: lost.
+state would say "already sent" for output that never arrived: lost. A durable store (rocksdb) keeps what
+was written to it across a kill, so its local writes wait for both (:meth:`Outbox.once_stored`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 
@@ -22,6 +24,13 @@ class Outbox:
         self.app = app
         self.pending: list[tuple[str, bytes | None, bytes | None, int | None]] = []
         self.state: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        self.stored: list[Callable[[], None]] = []
+
+    def once_stored(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the broker has the batch's output and state: a durable store's local write
+        comes last (see ``OwnedTable``), so what a killed worker kept on disk never says more than the
+        changelog and the output."""
+        self.stored.append(callback)
 
     def add(
         self,
@@ -43,5 +52,11 @@ class Outbox:
         sent = [await send(topic, key, value, part, None, None) for topic, key, value, part in pending]
         if sent and state:
             await asyncio.gather(*sent)  # the broker has the output before any state says it was sent
-        for topic, key, value, partition in state:
-            await send(topic, key, value, partition, None, None)
+        kept = [
+            await send(topic, key, value, partition, None, None) for topic, key, value, partition in state
+        ]
+        stored, self.stored = self.stored, []
+        if stored:
+            await asyncio.gather(*sent, *kept)
+            for callback in stored:
+                callback()

@@ -1,7 +1,8 @@
 """kill -9 at ten seeded points of one long scenario (a day and a half, with a mass-casualty incident that
-raises alerts), a restart after each, against ground truth: computed independently from the produced events
-where it can be (consumed offsets, window statistics, open incidents, ambulances, beds), and for what has no
-independent truth here (alert episodes, surveillance state) a clean worker on the same events.
+raises alerts), a restart after each, with the memory store and with the rocksdb store (whose files survive
+the kill), against ground truth: computed independently from the produced events where it can be (consumed
+offsets, window statistics, open incidents, ambulances, beds), and for what has no independent truth here
+(incident, ward and surveillance alert episodes, surveillance state) a clean worker on the same events.
 
 The kill points are facts, not times: each worker life is killed once it has dealt with a seeded number of
 events, so each kill lands while it reads, applies and writes.
@@ -94,40 +95,55 @@ def kill(worker: WorkerProcess) -> None:
     proc.wait(30)
 
 
+# A killed worker's restart waits for its ghost to leave the group: the session timeout (Faust's 60 s default
+# would make this test's ten restarts take ten minutes)
+WORKER = {"VIGIL_SESSION_TIMEOUT_S": "10"}
+
+
 @pytest.fixture(scope="module")
-def runs(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Event], Run, Run]]:
-    """The same log in two namespaces, produced before any worker starts (so neither run is ever caught up
-    before the end, where the event-time timers would judge a half-read log): one worker life for the clean
-    run; for the other, a worker killed once it has dealt with a seeded number of events, ten times."""
+def clean_run(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Event], Run]]:
+    """The scenario in its own namespace, produced before the worker starts (so it is never caught up before
+    the end, where the event-time timers would judge a half-read log), read by one worker life."""
     events = scenario()
-    stamp = datetime.now().strftime("%H%M%S%f")
-    clean_topics, crash_topics = Topics(f"clean{stamp}", 4), Topics(f"crash{stamp}", 4)
-    for topics in (clean_topics, crash_topics):
-        asyncio.run(produce(kafka, topics, events))
-    tmp = tmp_path_factory.mktemp("crash")
-    clean = launch_worker(kafka, clean_topics.namespace, tmp / "clean")
-    crashed: WorkerProcess | None = None
+    topics = Topics(f"clean{datetime.now().strftime('%H%M%S%f')}", 4)
+    asyncio.run(produce(kafka, topics, events))
+    worker = launch_worker(kafka, topics.namespace, tmp_path_factory.mktemp("clean"), **WORKER)
     try:
-        clean_run = Run(clean_topics, clean, settled(kafka, clean_topics, clean))
+        yield events, Run(topics, worker, settled(kafka, topics, worker))
+    finally:
+        worker.stop()
+
+
+@pytest.fixture(scope="module", params=["memory://", "rocksdb://"], ids=["memory", "rocksdb"])
+def runs(
+    request: pytest.FixtureRequest,
+    kafka: str,
+    clean_run: tuple[list[Event], Run],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[list[Event], Run, Run]]:
+    """The same log in another namespace, read by a worker killed once it has dealt with a seeded number of
+    events, ten times, each life on the same state folder (what rocksdb keeps there survives the kill)."""
+    events, clean = clean_run
+    store: str = request.param
+    topics = Topics(f"crash{store[:4]}{datetime.now().strftime('%H%M%S%f')}", 4)
+    asyncio.run(produce(kafka, topics, events))
+    home = tmp_path_factory.mktemp(f"crash-{store[:-3]}")
+    crash_run = Run(topics, launch_worker(kafka, topics.namespace, home, VIGIL_STORE=store, **WORKER), {})
+    try:
         rng = random.Random(SEED)
-        crash_run = Run(crash_topics, launch_worker(kafka, crash_topics.namespace, tmp / "crash"), {})
         for n in range(KILLS):
-            crashed = crash_run.worker
             share = rng.randint(1, len(events) // KILLS)  # each life deals with this many, then is killed
             deadline = time.monotonic() + 120
-            while sum(processed(scrape(crashed.metrics_url), s.value) for s in Source) < share:
+            while sum(processed(scrape(crash_run.worker.metrics_url), s.value) for s in Source) < share:
                 # as fast as the page answers: the kill lands while the worker reads, applies and writes
                 assert time.monotonic() < deadline, f"kill {n + 1}: never dealt with {share} events"
-            kill(crashed)
+            kill(crash_run.worker)
             crash_run.kills += 1
-            crash_run.worker = launch_worker(kafka, crash_topics.namespace, tmp / "crash")
-        crashed = crash_run.worker
-        crash_run.pages = settled(kafka, crash_topics, crashed)
-        yield events, clean_run, crash_run
+            crash_run.worker = launch_worker(kafka, topics.namespace, home, VIGIL_STORE=store, **WORKER)
+        crash_run.pages = settled(kafka, topics, crash_run.worker)
+        yield events, clean, crash_run
     finally:
-        clean.stop()
-        if crashed is not None:
-            crashed.stop()
+        crash_run.worker.stop()
 
 
 def test_ten_kills_happened_and_everything_produced_was_consumed(
@@ -181,6 +197,16 @@ def test_open_incidents_fleet_and_beds_equal_the_truth(runs: tuple[list[Event], 
     assert occupied == {k: float(s.occupied) for k, s in beds.items()}
 
 
+# Judged by timers on a clock across partitions (the fleet's level zero on unit events in the order they
+# arrive from the dispatch partitions; stale hospitals and district occupancy on the city-wide clock; missing
+# sentinel reports on the newest report time): in a catch-up, when they fire depends on how far each partition
+# has been read, so even two clean runs can differ (tests/streams/test_duplicates_and_reordering.py leaves
+# them out for the same reason)
+CATCH_UP_DEPENDENT = frozenset(
+    {"LevelZeroDistrict", "HospitalReportingStale", "DistrictOccupancyHigh", "SentinelReportMissing"}
+)
+
+
 def test_the_alert_set_is_the_clean_runs_none_lost_none_announced_again(
     kafka: str, runs: tuple[list[Event], Run, Run]
 ) -> None:
@@ -188,31 +214,40 @@ def test_the_alert_set_is_the_clean_runs_none_lost_none_announced_again(
 
     def records(topics: Topics) -> list[dict[str, Any]]:
         found = asyncio.run(read_to_end(kafka, [topics.alerts.name]))
-        return [json.loads(r.value) for r in found if r.value is not None]
+        return [
+            r
+            for r in (json.loads(x.value) for x in found if x.value is not None)
+            if r["alertname"] not in CATCH_UP_DEPENDENT
+        ]
+
+    def instant(t: str | None) -> datetime | None:
+        # the same instant may be written in the event's offset or in UTC (restored incident times are UTC)
+        return None if t is None else datetime.fromisoformat(t)
 
     def key(e: dict[str, Any]) -> tuple[Any, ...]:
-        return (e["alertname"], sorted(e["labels"].items()), e["severity"], e["starts_at"], e["ends_at"])
+        starts, ends = instant(e["starts_at"]), instant(e["ends_at"])
+        return (e["alertname"], sorted(e["labels"].items()), e["severity"], starts, ends)
 
     clean_records, crashed_records = records(clean.topics), records(crashed.topics)
     want = sorted(map(key, episodes(clean_records)), key=str)
-    assert want, "the scenario raised no alert: nothing to compare"
+    assert {"StalledIncident", "OffloadDelay"} <= {k[0] for k in want}, "the scenario raised too few alerts"
     got = sorted(map(key, episodes(crashed_records)), key=str)
     lost = [x for x in want if x not in got]
     added = [x for x in got if x not in want]
     assert not lost and not added, "\n".join(
         [f"lost {len(lost)}:", *map(str, lost), f"added {len(added)}:", *map(str, added)]
     )
+
     # a record may be published again after a kill (the same one: receivers fold it), never a new start for
     # an episode that was already firing
-    firing: dict[str, set[str]] = {}
-    for r in crashed_records:
-        if r["ends_at"] is None:
-            firing.setdefault(r["fingerprint"], set()).add(r["starts_at"])
-    clean_firing: dict[str, set[str]] = {}
-    for r in clean_records:
-        if r["ends_at"] is None:
-            clean_firing.setdefault(r["fingerprint"], set()).add(r["starts_at"])
-    assert firing == clean_firing
+    def firing(found: list[dict[str, Any]]) -> dict[str, set[datetime | None]]:
+        out: dict[str, set[datetime | None]] = {}
+        for r in found:
+            if r["ends_at"] is None:
+                out.setdefault(r["fingerprint"], set()).add(instant(r["starts_at"]))
+        return out
+
+    assert firing(crashed_records) == firing(clean_records)
 
 
 def test_surveillance_state_equals_the_clean_runs(runs: tuple[list[Event], Run, Run]) -> None:
