@@ -24,6 +24,7 @@ class Outbox:
         self.app = app
         self.pending: list[tuple[str, bytes | None, bytes | None, int | None]] = []
         self.state: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        self.gates: list[tuple[str, bytes | None, bytes | None, int | None]] = []
         self.stored: list[Callable[[], None]] = []
 
     def once_stored(self, callback: Callable[[], None]) -> None:
@@ -40,10 +41,15 @@ class Outbox:
         partition: int | None = None,
         *,
         state: bool = False,
+        gate: bool = False,
     ) -> None:
         """Queue a message (``value`` None: a tombstone); its partition follows from the key unless given.
-        ``state``: a table changelog record, sent once the batch's output is confirmed."""
-        (self.state if state else self.pending).append((topic, key, value, partition))
+        ``state``: a table changelog record, sent once the batch's output is confirmed. ``gate``: the
+        changelog record of a table that says an event was applied (its duplicate check), sent once every
+        other record of the batch is confirmed: kept after a kill, it must not hide the other tables'
+        changes from the batch read again."""
+        queue = self.gates if gate else self.state if state else self.pending
+        queue.append((topic, key, value, partition))
 
     async def flush(self) -> None:
         pending, self.pending = self.pending, []
@@ -55,6 +61,11 @@ class Outbox:
         kept = [
             await send(topic, key, value, partition, None, None) for topic, key, value, partition in state
         ]
+        gates, self.gates = self.gates, []
+        if gates:
+            await asyncio.gather(*sent, *kept)  # the batch's output and other state, before its gates
+            for topic, key, value, partition in gates:
+                kept.append(await send(topic, key, value, partition, None, None))
         stored, self.stored = self.stored, []
         if stored:
             await asyncio.gather(*sent, *kept)

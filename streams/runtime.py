@@ -71,8 +71,14 @@ class OwnedTable:
     """
 
     def __init__(
-        self, table: Any, source: TopicSpec, owned: Callable[[str], set[int]], durable: bool = False
+        self,
+        table: Any,
+        source: TopicSpec,
+        owned: Callable[[str], set[int]],
+        durable: bool = False,
+        gate: bool = False,
     ) -> None:
+        self.gate = gate  # its records say an event was applied: written after the batch's other records
         self.table = table
         self.source = source
         self._owned = owned
@@ -132,7 +138,7 @@ class OwnedTable:
             raw_value = (
                 None if record is _DELETED else changelog.prepare_value(record, table.value_serializer)[0]
             )
-            outbox.add(topic, raw_key, raw_value, partition, state=True)
+            outbox.add(topic, raw_key, raw_value, partition, state=True, gate=self.gate)
         self._held = {}
         if not self.durable:  # a memory store is rebuilt from the changelog: its writes need not wait
             self._write(writes)
@@ -266,11 +272,12 @@ class Pipeline:
     def owned(self, topic: str) -> set[int]:
         return {tp.partition for tp in self.app.consumer.assignment() if tp.topic == topic}
 
-    def table(self, name: str) -> OwnedTable:
-        """A changelog-backed table co-partitioned with its source topic (as listed in contracts.TABLES)."""
+    def table(self, name: str, gate: bool = False) -> OwnedTable:
+        """A changelog-backed table co-partitioned with its source topic (as listed in contracts.TABLES).
+        ``gate``: the table an agent's duplicate check reads (see :meth:`Outbox.add`)."""
         source = self.topics.table_source(name)
         durable = not self.settings.store.startswith("memory")
-        return OwnedTable(self._faust_table(name, source), source, self.owned, durable)
+        return OwnedTable(self._faust_table(name, source), source, self.owned, durable, gate)
 
     def _faust_table(self, name: str, source: TopicSpec) -> Any:
         return self.app.Table(

@@ -32,8 +32,10 @@ UNIT_SEEN_CAP = 256
 
 def register(pipe: Pipeline) -> None:
     source_spec = pipe.topics.dispatch
-    incident_table = pipe.tables["incidents"] = pipe.table("incidents")
-    unit_seen_table = pipe.table("unit-status-seen")
+    # the duplicate check reads these two: their records are written after the batch's others (a kill that
+    # kept them and lost incident-times would make the batch, read again, skip the lost interval stages)
+    incident_table = pipe.tables["incidents"] = pipe.table("incidents", gate=True)
+    unit_seen_table = pipe.table("unit-status-seen", gate=True)
     times_table = pipe.table("incident-times")
     # each incident's alert state (firing, pending, resolutions sent, watched): a restart or rebalance
     # restores it, so a firing alert is neither lost nor announced again as new
