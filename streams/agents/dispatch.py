@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from streams.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, INTERVALS_IMPOSSIBLE
 from streams.outbox import Outbox
-from vigil.core.alerts import epoch
 from vigil.core.contracts import (
     Complaint,
     DispatchClock,
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from streams.runtime import Pipeline
 
 UNIT_SEEN_CAP = 256
+IDLE_AFTER_S = 5.0  # a source caught up and silent this long has nothing in flight (alert_lateness_s)
 
 
 def register(pipe: Pipeline) -> None:
@@ -40,6 +41,10 @@ def register(pipe: Pipeline) -> None:
     # each incident's alert state (firing, pending, resolutions sent, watched): a restart or rebalance
     # restores it, so a firing alert is neither lost nor announced again as new
     alerts_table = pipe.table("incident-alerts")
+    # per partition, the event time up to which its incidents' alerts have been judged (a restore must not
+    # judge them again at an earlier time)
+    judged_table = pipe.table("incident-alerts-clock")
+    lateness = pipe.settings.alert_lateness_s
     fleet_topic = pipe.topics.fleet.name
     observations_topic = pipe.topics.intervals.name
     fever_calls_topic = pipe.topics.fever_calls.name
@@ -49,6 +54,7 @@ def register(pipe: Pipeline) -> None:
     # how far each dispatch partition has been processed, incident or unit event alike: reported to the fleet
     # after the batch's unit events, as its event-time watermark
     progress = PartitionClock()
+    last_message = [0.0]  # monotonic time of the last dispatch message, to tell an idle source
     touched: set[int] = set()  # partitions with a message in this batch
     last_offset: dict[int, int] = {}  # the last message processed on each partition
     fleet_partitions = list(range(pipe.topics.fleet.partitions))
@@ -75,42 +81,48 @@ def register(pipe: Pipeline) -> None:
         if generation == restored_generation[0]:
             return
         restored_generation[0] = generation
+        judged = {int(p): t for p, t in judged_table.items()}
+        incident_alerts.restore(((i, e["p"], e) for i, e in alerts_table.items()), times_of, judged)
+        saved_judged.update(judged)
 
-        def times_of(incident: str) -> IncidentTimes | None:
-            state = intervals_of(incident)
-            return None if state is None else state.times
-
-        incident_alerts.restore(((i, e["p"], e) for i, e in alerts_table.items()), times_of)
+    saved_judged: dict[int, float] = {}
 
     def save_alerts() -> None:
         for incident, (partition, entry) in incident_alerts.take_changes().items():
             alerts_table.set(incident, {**entry, "p": partition}, partition)
+        owned = pipe.owned(source_spec.name)
+        for p, t in incident_alerts.judged_until().items():
+            if p in owned and saved_judged.get(p) != t:
+                judged_table.set(str(p), t, p)
+                saved_judged[p] = t
 
-    def check_due(partition: int | None, at: float, outbox: Outbox) -> None:
-        """Check the watched incidents whose alert could have started by event time ``at``."""
-        for incident in incident_alerts.due(partition, at):
-            state = intervals_of(incident)
-            owner = incident_alerts.watch.get(incident)
-            if state is None or owner is None:
-                incident_alerts.forget(incident)
-                continue
-            alerts.publish(incident_alerts.check(state.times, epoch(at), owner), outbox)
+    def times_of(incident: str) -> IncidentTimes | None:
+        state = intervals_of(incident)
+        return None if state is None else state.times
+
+    def judge(partition: int | None, at: float, outbox: Outbox) -> None:
+        """Check the watched incidents with an event or a deadline up to event time ``at``."""
+        alerts.publish(incident_alerts.judge(partition, at, times_of), outbox)
 
     @pipe.timer(2.0)
     async def stalled_and_offload() -> None:
         """When every owned partition is caught up, event time is the newest seen on any of them, so
-        incidents on a quiet partition (a calm night) still get their alerts."""
+        incidents on a quiet partition (a calm night) still get their alerts; the lateness allowance still
+        holds them back, until the source has been idle a while (then nothing is in flight to wait for)."""
         owned = pipe.owned(source_spec.name)
         if not owned or not all(pipe.caught_up(source_spec.name, p) for p in owned):
             return
         newest = clock.newest(owned)
         if newest:
+            if lateness and time.monotonic() - last_message[0] < IDLE_AFTER_S:
+                newest -= lateness
             restore_alerts()
             outbox = Outbox(pipe.app)
-            check_due(None, newest, outbox)
+            judge(None, newest, outbox)
             alerts.refresh()
             save_alerts()
             alerts_table.flush(outbox)
+            judged_table.flush(outbox)
             await outbox.flush()
 
     def observe_intervals(event: DispatchEvent, partition: int, outbox: Outbox) -> None:
@@ -125,10 +137,10 @@ def register(pipe: Pipeline) -> None:
             INTERVALS_IMPOSSIBLE.labels(interval.value).inc()
         for obs in update.observations:
             observed.setdefault(pipe.partition_of(pipe.topics.intervals, obs.key), []).append(obs)
-        incident_alerts.track(state.times, partition)
-        # this partition's event time: deterministic, and never ahead of a partition still catching up
-        alerts.publish(incident_alerts.check(state.times, epoch(newest), partition), outbox)
-        check_due(partition, newest, outbox)
+        incident_alerts.track(state.times, partition, event.event_time.timestamp())
+        # this partition's event time, less the lateness allowance: deterministic, never ahead of a partition
+        # still catching up, and behind every event still allowed to arrive
+        judge(partition, newest - lateness, outbox)
 
     def report_clock(outbox: Outbox) -> None:
         """Tell every fleet partition how far the partitions this batch read are (after the unit events
@@ -146,6 +158,7 @@ def register(pipe: Pipeline) -> None:
 
     def handle(raw: bytes, msg: Any, outbox: Outbox) -> None:
         restore_alerts()
+        last_message[0] = time.monotonic()
         touched.add(msg.partition)
         last_offset[msg.partition] = msg.offset
         event = pipe.decode_or_reject(Source.DISPATCH, raw, msg, outbox)
@@ -197,6 +210,6 @@ def register(pipe: Pipeline) -> None:
             Source.DISPATCH,
             stream,
             handle,
-            (incident_table, unit_seen_table, times_table, alerts_table),
+            (incident_table, unit_seen_table, times_table, alerts_table, judged_table),
             before_flush,
         )

@@ -375,6 +375,7 @@ TABLES: dict[str, str] = {
     "unit-status-seen": "dispatch",
     "incident-times": "dispatch",
     "incident-alerts": "dispatch",
+    "incident-alerts-clock": "dispatch",
     "units": "fleet",
     "district-alerts": "fleet",
     "wards": "beds",

@@ -198,6 +198,16 @@ class Settings(BaseSettings):
         "ALPHA 300, OMEGA 600).",
     )
     offload_limit_s: float = Field(default=1800, gt=0, description="Hospital offload alert limit (30 min).")
+    alert_lateness_s: float = Field(
+        default=0,
+        ge=0,
+        le=3600,
+        description="How late (behind the newest event of its dispatch partition) a dispatch event may "
+        "arrive and still count for the incident alerts (StalledIncident, OffloadDelay): each incident is "
+        "judged this far behind its partition's newest event, so an out-of-order feed within the bound "
+        "raises exactly the alerts of the same feed in order, at the cost of paging that much later "
+        "(0: at once).",
+    )
     alert_policy: dict[str, AlertRuleSetting] = Field(
         default_factory=lambda: dict(ALERT_POLICY_DEFAULT),
         description="Per dispatch alert (StalledIncident, OffloadDelay, LevelZeroDistrict): severity "

@@ -37,17 +37,42 @@ def _minutes(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 60:.0f}"
 
 
+def _by(stage: datetime | None, now: datetime) -> bool:
+    """Whether a stage had happened by event time ``now``: a stage already known but later (an event that
+    arrived ahead of older ones) has not happened yet then."""
+    return stage is not None and stage <= now
+
+
+def _cancelled_by(t: IncidentTimes, now: datetime) -> bool:
+    # a record stored before cancellations were dated counts as cancelled all along
+    return t.cancelled and (t.cancelled_at is None or t.cancelled_at <= now)
+
+
+def _done(t: IncidentTimes) -> datetime | None:
+    """When the first unit's hospital stay ended: handover, or cleared without one."""
+    ends = [s for k in (EventType.HANDOVER, EventType.CLEARED) if (s := t.unit_stage.get(k)) is not None]
+    return min(ends, default=None)
+
+
+def _stall_limit(t: IncidentTimes, limits: IncidentLimits) -> float:
+    stalled = limits.stalled_s
+    return stalled.get(t.priority or "", max(stalled.values()))
+
+
 def incident_conditions(
     t: IncidentTimes,
     now: datetime,
     limits: IncidentLimits,
 ) -> list[Condition]:
-    """Conditions that hold for this incident at event time ``now``."""
+    """Conditions that hold for this incident at event time ``now``, from the stages that had happened by
+    then: judged behind the newest event (``alert_lateness_s``), an incident may already know later stages,
+    and the answer must be the one an in-order feed gives at ``now``."""
     out: list[Condition] = []
-    stalled, offload_s = limits.stalled_s, limits.offload_s
+    offload_s = limits.offload_s
     district = t.district or "unknown"
-    if t.call is not None and t.notified is None and not t.cancelled:
-        limit = stalled.get(t.priority or "", max(stalled.values()))
+    if _by(t.call, now) and not _by(t.notified, now) and not _cancelled_by(t, now):
+        assert t.call is not None
+        limit = _stall_limit(t, limits)
         waited = now - t.call
         if waited >= timedelta(seconds=limit):
             out.append(
@@ -64,8 +89,7 @@ def incident_conditions(
                 )
             )
     arrived = t.unit_stage.get(EventType.AT_HOSPITAL)
-    done = t.unit_stage.get(EventType.HANDOVER) or t.unit_stage.get(EventType.CLEARED)
-    if arrived is not None and done is None and now - arrived >= timedelta(seconds=offload_s):
+    if arrived is not None and not _by(_done(t), now) and now - arrived >= timedelta(seconds=offload_s):
         waited = now - arrived
         out.append(
             Condition(
@@ -84,49 +108,45 @@ def incident_conditions(
 
 
 def deadlines(t: IncidentTimes, limits: IncidentLimits) -> list[datetime]:
-    """When each condition of :func:`incident_conditions` would begin to hold if no other event came: the
-    only moments at which event time alone changes this incident's alerts."""
+    """When each condition of :func:`incident_conditions` begins to hold, if it does: the only moments other
+    than the incident's own events at which its alerts change. A stage known to come later (notified,
+    handed over) does not cancel a deadline before it: the condition held in between."""
     out: list[datetime] = []
-    if t.call is not None and t.notified is None and not t.cancelled:
-        stalled = limits.stalled_s
-        out.append(t.call + timedelta(seconds=stalled.get(t.priority or "", max(stalled.values()))))
+    if t.call is not None:
+        due = t.call + timedelta(seconds=_stall_limit(t, limits))
+        if not _by(t.notified, due) and not _cancelled_by(t, due):
+            out.append(due)
     arrived = t.unit_stage.get(EventType.AT_HOSPITAL)
-    done = t.unit_stage.get(EventType.HANDOVER) or t.unit_stage.get(EventType.CLEARED)
-    if arrived is not None and done is None:
-        out.append(arrived + timedelta(seconds=limits.offload_s))
+    if arrived is not None:
+        due = arrived + timedelta(seconds=limits.offload_s)
+        if not _by(_done(t), due):
+            out.append(due)
     return out
 
 
-def completed_episodes(t: IncidentTimes, limits: IncidentLimits) -> list[tuple[Condition, datetime]]:
-    """Conditions that held for a while and are already over, as (condition, when it ended).
+def completed_episodes(
+    t: IncidentTimes, limits: IncidentLimits, now: datetime
+) -> list[tuple[Condition, datetime]]:
+    """Conditions that held for a while and were over by event time ``now``, as (condition, when it ended).
 
-    In event time an incident can go from "no unit yet" to "unit notified" between two evaluations; the
-    episode still happened and is reported with its true start, end and length.
+    In event time an incident can go from "no unit yet" to "unit notified" between two evaluations (or its
+    call can arrive after its notification); the episode still happened and is reported with its true start,
+    end and length.
     """
     out: list[tuple[Condition, datetime]] = []
-    if t.call is not None and t.notified is not None:
-        for c in incident_conditions(_without(t, notified=True), t.notified, limits):
+    if t.call is not None and t.notified is not None and t.notified <= now:
+        for c in incident_conditions(t, t.notified - _INSTANT, limits):
             if c.alertname == STALLED:
                 out.append((c, t.notified))
-    arrived = t.unit_stage.get(EventType.AT_HOSPITAL)
-    done = t.unit_stage.get(EventType.HANDOVER) or t.unit_stage.get(EventType.CLEARED)
-    if arrived is not None and done is not None:
-        for c in incident_conditions(_without(t, notified=False), done, limits):
+    done = _done(t)
+    if t.unit_stage.get(EventType.AT_HOSPITAL) is not None and done is not None and done <= now:
+        for c in incident_conditions(t, done - _INSTANT, limits):
             if c.alertname == OFFLOAD_DELAY:
                 out.append((c, done))
     return out
 
 
-def _without(t: IncidentTimes, notified: bool) -> IncidentTimes:
-    """A copy as it was just before the stage that ended an episode."""
-    copy = IncidentTimes.from_dict(t.to_dict())
-    if notified:
-        copy.notified = None
-    else:
-        copy.unit_stage = {
-            k: v for k, v in copy.unit_stage.items() if k not in (EventType.HANDOVER, EventType.CLEARED)
-        }
-    return copy
+_INSTANT = timedelta(microseconds=1)  # "just before" a stage: event times are at most microsecond-precise
 
 
 def level_zero(district: str, name_zh: str, since: datetime) -> Condition:

@@ -43,6 +43,7 @@ class IncidentTimes:
     notified: datetime | None = None
     first_on_scene_any: datetime | None = None
     cancelled: bool = False
+    cancelled_at: datetime | None = None  # the earliest cancellation (absent in records stored before it)
     unit_stage: dict[EventType, datetime] = field(default_factory=dict)
     _pending: dict[str, dict[EventType, datetime]] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
@@ -61,6 +62,7 @@ class IncidentTimes:
             self.call = t if self.call is None else min(self.call, t)
         elif et is EventType.CANCELLED:
             self.cancelled = True
+            self.cancelled_at = t if self.cancelled_at is None else min(self.cancelled_at, t)
         if et is EventType.ON_SCENE:
             self.first_on_scene_any = (
                 t if self.first_on_scene_any is None else min(self.first_on_scene_any, t)
@@ -121,6 +123,7 @@ class IncidentTimes:
             "n": ts(self.notified),
             "os": ts(self.first_on_scene_any),
             "x": self.cancelled,
+            "xt": ts(self.cancelled_at),
             "seen": sorted(self._seen),
             "units": {u: {k.value: v.timestamp() for k, v in st.items()} for u, st in self._pending.items()},
         }
@@ -140,6 +143,7 @@ class IncidentTimes:
             notified=dt(data["n"]),
             first_on_scene_any=dt(data["os"]),
             cancelled=data["x"],
+            cancelled_at=dt(data.get("xt")),
         )
         t._seen = set(data["seen"])
         t._pending = {

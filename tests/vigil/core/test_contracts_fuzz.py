@@ -47,7 +47,7 @@ from vigil.capacity import beds, validation
 from vigil.capacity.alerts import CapacityPolicy, ward_conditions
 from vigil.capacity.census import figure
 from vigil.capacity.thresholds import Bands
-from vigil.core.alerts import AlertBook, epoch
+from vigil.core.alerts import AlertBook
 from vigil.core.city import load_city
 from vigil.core.contracts import (
     BedSnapshot,
@@ -189,11 +189,8 @@ class Agents:
             self.windows.update(taken.windows)
             if taken.write:
                 self.members[obs.member_key] = taken.member
-        self.alerts.track(intervals.times, 0)
-        self.alerts.check(intervals.times, epoch(newest), 0)
-        for incident in self.alerts.due(0, newest):
-            if incident in self.intervals:
-                self.alerts.check(self.intervals[incident].times, epoch(newest), 0)
+        self.alerts.track(intervals.times, 0, at)
+        self.alerts.judge(0, newest, lambda i: self.intervals[i].times if i in self.intervals else None)
 
     def bed(self, snapshot: BedSnapshot) -> None:
         key = beds.ward_key(snapshot)

@@ -6,7 +6,7 @@ from tests.vigil.dispatch.events import at, ev
 from vigil.core.alerts import AlertBook
 from vigil.core.contracts import DispatchEvent, EventType
 from vigil.dispatch.alerts import IncidentLimits
-from vigil.dispatch.incident_alerts import IncidentAlerts, waiting
+from vigil.dispatch.incident_alerts import IncidentAlerts
 from vigil.dispatch.intervals import IncidentTimes
 
 LIMITS = IncidentLimits({"DELTA": 60.0, "ALPHA": 300.0}, offload_s=1800.0)
@@ -19,32 +19,23 @@ def times(*stages: tuple[EventType, float], incident: str = "INC-1") -> Incident
     return t
 
 
-def test_waiting_while_no_unit_or_at_hospital_without_handover() -> None:
-    call = (EventType.CALL_RECEIVED, 0)
-    notified = (EventType.UNIT_NOTIFIED, 60)
-    hospital = (EventType.AT_HOSPITAL, 1500)
-    assert waiting(times(call))
-    assert not waiting(times(call, (EventType.CANCELLED, 30)))
-    assert not waiting(times(call, notified))
-    assert not waiting(times(call, notified, (EventType.ON_SCENE, 600)))
-    assert waiting(times(call, notified, hospital))
-    assert not waiting(times(call, notified, hospital, (EventType.HANDOVER, 1800)))
-    assert not waiting(times(call, notified, hospital, (EventType.CLEARED, 2400)))
-
-
-def test_watch_list_follows_waiting_per_partition_in_first_watched_order() -> None:
+def test_an_incident_stays_watched_while_a_check_is_queued() -> None:
     alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
     alerts.track(times((EventType.CALL_RECEIVED, 0), incident="B"), partition=1)
     alerts.track(times((EventType.CALL_RECEIVED, 0), incident="A"), partition=0)
     alerts.track(times((EventType.CALL_RECEIVED, 0), incident="C"), partition=1)
     assert alerts.watched() == ["B", "A", "C"]
     assert alerts.watched(1) == ["B", "C"] and alerts.watched(2) == []
-    alerts.track(
-        times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 60), incident="B"), partition=1
-    )
+    served = times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 30), incident="B")
+    alerts.track(served, partition=1, moment=at(30).timestamp())
     alerts.forget("A")
     alerts.forget("never-watched")
-    assert alerts.watched() == ["C"]
+    assert alerts.watched() == ["B", "C"]  # B's notification is still to be judged
+    known = {"B": served, "C": times((EventType.CALL_RECEIVED, 0), incident="C")}
+    assert alerts.judge(1, at(30).timestamp(), known.get) == []
+    assert alerts.watched() == ["B", "C"]  # B's deadline stays queued; judged, it raises nothing
+    assert [r.labels["incident"] for r in alerts.judge(1, at(60).timestamp(), known.get)] == ["C"]
+    assert alerts.watched() == []  # C's stall fires and only an event of C can end it
 
 
 def test_stalled_fires_at_its_threshold_and_resolves_once_with_its_length() -> None:
@@ -88,16 +79,16 @@ def test_offload_fires_after_its_limit_at_hospital() -> None:
     assert [r.fingerprint for r in alerts.book.active.values()] == [fired.fingerprint]
 
 
-def test_checking_only_due_incidents_publishes_what_checking_every_watched_incident_does() -> None:
-    """The reference is the plain rule: after each event, check every watched incident of its partition at
-    that partition's time. Checking only the incidents :meth:`IncidentAlerts.due` names must give the same
-    records after the same events (in any order among one event's records), over a seeded mix of stalled,
-    served, offloaded and cancelled incidents on two partitions."""
+Record = tuple[str, str, str, str]
+
+
+def mixed_incidents(seed: int) -> list[tuple[float, int, DispatchEvent]]:
+    """A seeded mix of stalled, served, offloaded and cancelled incidents on two partitions, in time order."""
     import random
 
     from vigil.core.contracts import Priority
 
-    rng = random.Random(7)
+    rng = random.Random(seed)
     events: list[tuple[float, int, DispatchEvent]] = []
     for n in range(60):
         incident, partition, t0 = f"INC-{n}", n % 2, rng.uniform(0, 3600)
@@ -114,33 +105,93 @@ def test_checking_only_due_incidents_publishes_what_checking_every_watched_incid
             done = arrived + rng.uniform(600, 2400)
             events.append((arrived, partition, ev(EventType.AT_HOSPITAL, arrived, incident=incident)))
             events.append((done, partition, ev(EventType.HANDOVER, done, incident=incident)))
-    events.sort(key=lambda e: e[0])
+    return sorted(events, key=lambda e: e[0])
 
-    def run(due_only: bool) -> list[list[tuple[str, str, str, str]]]:
-        alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
-        state: dict[str, IncidentTimes] = {}
-        newest: dict[int, float] = {}
-        out = []
-        for t, partition, event in events:
-            assert event.incident_id is not None
-            times_ = state.setdefault(event.incident_id, IncidentTimes(event.incident_id))
-            times_.add(event)
-            now = newest[partition] = max(newest.get(partition, t), t)
-            alerts.track(times_, partition)
-            records = alerts.check(times_, at(now), 0)
-            others = alerts.due(partition, at(now).timestamp()) if due_only else alerts.watched(partition)
-            for incident in others:
-                records += alerts.check(state[incident], at(now), 0)
-            out.append(
-                sorted((r.alertname, r.labels["incident"], str(r.starts_at), str(r.ends_at)) for r in records)
-            )
-        return out
 
-    reference = run(due_only=False)
+def plain_rule(events: list[tuple[float, int, DispatchEvent]]) -> list[list[Record]]:
+    """The reference: after each event (in time order), check every incident of its partition ever seen, at
+    that partition's time."""
+    alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+    state: dict[str, IncidentTimes] = {}
+    newest: dict[int, float] = {}
+    out = []
+    for t, partition, event in events:
+        assert event.incident_id is not None
+        state.setdefault(event.incident_id, IncidentTimes(event.incident_id)).add(event)
+        now = newest[partition] = max(newest.get(partition, t), t)
+        records = []
+        for incident, times_ in state.items():
+            if int(incident.split("-")[1]) % 2 == partition:
+                records += alerts.check(times_, at(now), partition)
+        out.append(
+            sorted((r.alertname, r.labels["incident"], str(r.starts_at), str(r.ends_at)) for r in records)
+        )
+    return out
+
+
+def judged(
+    events: list[tuple[float, int, DispatchEvent]], lateness: float = 0.0
+) -> tuple[list[list[Record]], IncidentAlerts]:
+    """What the dispatch agent does: queue each event's moment, judge its partition at its newest time less
+    ``lateness``, and once the feed is over (idle), judge everything up to the newest time."""
+    alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+    state: dict[str, IncidentTimes] = {}
+    newest: dict[int, float] = {}
+    out = []
+    for t, partition, event in events:
+        assert event.incident_id is not None
+        times_ = state.setdefault(event.incident_id, IncidentTimes(event.incident_id))
+        times_.add(event)
+        now = newest[partition] = max(newest.get(partition, t), t)
+        alerts.track(times_, partition, at(t).timestamp())
+        records = alerts.judge(partition, at(now - lateness).timestamp(), state.get)
+        out.append(
+            sorted((r.alertname, r.labels["incident"], str(r.starts_at), str(r.ends_at)) for r in records)
+        )
+    records = alerts.judge(None, at(max(newest.values())).timestamp(), state.get)
+    out.append(sorted((r.alertname, r.labels["incident"], str(r.starts_at), str(r.ends_at)) for r in records))
+    return out, alerts
+
+
+def test_judging_queued_moments_publishes_what_checking_every_incident_after_each_event_does() -> None:
+    """Without a lateness allowance, judging only the incidents with a queued moment (their events and
+    deadlines) gives the records of the plain rule, after the same events."""
+    events = mixed_incidents(7)
+    reference = plain_rule(events)
     published = [r for records in reference for r in records]
     assert {name for name, *_ in published} == {"StalledIncident", "OffloadDelay"}
     assert len(published) > 40
-    assert run(due_only=True) == reference
+    got, _ = judged(events)
+    assert episodes_of(got) == episodes_of(reference)
+    assert got[-1] == []
+
+
+def episodes_of(records: list[list[Record]]) -> list[tuple[str, str, str, str]]:
+    """Episodes (name, incident, start, end or None) from published records, in any order of publishing."""
+    ends: dict[tuple[str, str, str], str] = {}
+    for name, incident, start, end in (r for batch in records for r in batch):
+        key = (name, incident, start)
+        if end != "None" or key not in ends:
+            ends[key] = end
+    return sorted((*k, v) for k, v in ends.items())
+
+
+def test_a_feed_shuffled_within_the_allowance_raises_the_episodes_of_the_feed_in_order() -> None:
+    """Each event delayed by up to 300 s (so an event arrives at most 300 s behind the newest one): judged
+    300 s behind each partition's newest event, the episodes are those of the feed in order; judged at
+    once, they are not (a stall raised before the late notification arrives, ends at the wrong time)."""
+    import random
+
+    events = mixed_incidents(11)
+    rng = random.Random(5)
+    delayed = sorted(((e[0] + rng.uniform(0, 300), n, e) for n, e in enumerate(events)), key=lambda d: d[:2])
+    shuffled = [e for _, _, e in delayed]
+    assert shuffled != events
+    want = episodes_of(plain_rule(events))
+    assert len(want) > 20
+    assert episodes_of(judged(shuffled, lateness=300)[0]) == want
+    assert episodes_of(judged(events, lateness=300)[0]) == want
+    assert episodes_of(judged(shuffled)[0]) != want
 
 
 def test_restored_from_stored_entries_a_firing_stall_is_not_announced_again_and_resolves_once() -> None:
@@ -161,7 +212,8 @@ def test_restored_from_stored_entries_a_firing_stall_is_not_announced_again_and_
     assert after.watched(3) == ["INC-1"] and after.watched(1) == ["INC-2"]
     assert after.check(call, at(90), 3) == []  # still firing: not new
     # the waiting call was re-scheduled: due at its own deadline (100 + 60 s), on its partition
-    assert after.due(1, at(159).timestamp()) == [] and after.due(1, at(160).timestamp()) == ["INC-2"]
+    assert after.due(1, at(159).timestamp()) == []
+    assert after.due(1, at(160).timestamp()) == [(at(160).timestamp(), "INC-2")]
     served = times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 200))
     [resolved] = after.check(served, at(200), 3)
     assert resolved.fingerprint == fired.fingerprint and resolved.ends_at == at(200)
@@ -177,3 +229,50 @@ def test_a_published_episode_is_not_published_again_after_a_restore() -> None:
     after = IncidentAlerts(AlertBook("dispatch"), LIMITS)
     after.restore(((i, p, e) for i, (p, e) in stored.items()), lambda _: None)
     assert after.check(served, at(400), 0) == []
+
+
+def test_restored_with_how_far_it_was_judged_an_incident_is_not_judged_again_earlier() -> None:
+    """An offload firing since 2800 s, an event at 2900 s still to be judged when stored (the allowance
+    holds it back). The stall's deadline (60 s) is long judged: judged again at 60 s after a restore, the
+    offload would end there. The restore starts from the stored judged time."""
+    first = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+    t = times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 90), (EventType.AT_HOSPITAL, 1000))
+    known = {"INC-1": t}
+    for moment in (0, 90, 1000):
+        first.track(t, 0, at(moment).timestamp())
+    published = first.judge(0, at(2800).timestamp(), known.get)
+    assert [(r.alertname, r.starts_at, r.ends_at) for r in published] == [
+        ("StalledIncident", at(60), None),
+        ("StalledIncident", at(60), at(90)),
+        ("OffloadDelay", at(2800), None),
+    ]
+    first.track(t, 0, at(2900).timestamp())
+    stored = {i: (p, json.loads(json.dumps(e))) for i, (p, e) in first.take_changes().items()}
+    assert stored["INC-1"][1]["due"] == [at(2900).timestamp()]
+
+    after = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+    after.restore(((i, p, e) for i, (p, e) in stored.items()), known.get, first.judged_until())
+    assert after.judge(0, at(3000).timestamp(), known.get) == []  # still firing, nothing ended
+
+    forgetful = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+    forgetful.restore(((i, p, e) for i, (p, e) in stored.items()), known.get)
+    ended = forgetful.judge(0, at(3000).timestamp(), known.get)
+    assert [(r.alertname, r.firing) for r in ended] == [
+        ("OffloadDelay", False)
+    ]  # what the judged time prevents
+
+
+def test_an_event_later_than_the_allowance_is_judged_at_the_time_already_judged() -> None:
+    """An offload firing since 2800 s, judged to 3000 s; an event of the incident from 1500 s arrives (later
+    than any allowance). Judged at its own time the offload would end at 1500 s, before it began."""
+    alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
+    t = times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 30), (EventType.AT_HOSPITAL, 1000))
+    known = {"INC-1": t}
+    for moment in (0, 30, 1000):
+        alerts.track(t, 0, at(moment).timestamp())
+    [fired] = alerts.judge(0, at(3000).timestamp(), known.get)
+    assert (fired.alertname, fired.firing) == ("OffloadDelay", True)
+    t.add(ev(EventType.TRANSPORT_STARTED, 1500))
+    alerts.track(t, 0, at(1500).timestamp())
+    assert alerts.judge(0, at(3001).timestamp(), known.get) == []
+    assert [r.alertname for r in alerts.book.active.values()] == ["OffloadDelay"]
