@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from vigil.core.contracts import DispatchEvent, EventType
@@ -123,15 +123,28 @@ class IncidentTimes:
             "n": ts(self.notified),
             "os": ts(self.first_on_scene_any),
             "x": self.cancelled,
+            "o": self._offset_s(),
             "xt": ts(self.cancelled_at),
             "seen": sorted(self._seen),
             "units": {u: {k.value: v.timestamp() for k, v in st.items()} for u, st in self._pending.items()},
         }
 
+    def _offset_s(self) -> float | None:
+        """The UTC offset the feed wrote this incident's times in, so times restored from the table are
+        written as the events wrote them (an alert's start in +08:00, not in UTC, after a restart)."""
+        for t in (self.call, self.notified, *self.unit_stage.values(), self.cancelled_at):
+            offset = None if t is None else t.utcoffset()
+            if offset is not None:
+                return offset.total_seconds()
+        return None
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IncidentTimes:
+        offset = data.get("o")
+        zone = UTC if offset is None else timezone(timedelta(seconds=offset))
+
         def dt(x: float | None) -> datetime | None:
-            return None if x is None else datetime.fromtimestamp(x, UTC)
+            return None if x is None else datetime.fromtimestamp(x, zone)
 
         t = cls(
             data["id"],
@@ -147,7 +160,7 @@ class IncidentTimes:
         )
         t._seen = set(data["seen"])
         t._pending = {
-            u: {EventType(k): datetime.fromtimestamp(v, UTC) for k, v in st.items()}
+            u: {EventType(k): datetime.fromtimestamp(v, zone) for k, v in st.items()}
             for u, st in data["units"].items()
         }
         if t.first_unit is not None:

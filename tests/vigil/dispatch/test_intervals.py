@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from vigil.core.contracts import DispatchEvent, EventType, Priority
 from vigil.dispatch.intervals import Interval, incident_times
@@ -101,3 +101,24 @@ def test_missing_call_gives_no_call_based_intervals() -> None:
     valid, _ = intervals(FULL[1:])
     assert Interval.RESPONSE not in valid and Interval.CALL_PROCESSING not in valid
     assert valid[Interval.TRAVEL] == 480
+
+
+def test_times_restored_from_the_table_keep_the_offset_the_feed_wrote_them_in() -> None:
+    """Alert records carry these times: after a restart they must read as the events wrote them."""
+    import orjson
+
+    from vigil.dispatch.intervals import IncidentTimes
+
+    beijing = timezone(timedelta(hours=8))
+    times = IncidentTimes("INC-1")
+    for e in (
+        ev(EventType.CALL_RECEIVED, 0),
+        ev(EventType.UNIT_NOTIFIED, 60),
+        ev(EventType.AT_HOSPITAL, 900),
+    ):
+        times.add(e.model_copy(update={"event_time": e.event_time.astimezone(beijing)}))
+    back = IncidentTimes.from_dict(orjson.loads(orjson.dumps(times.to_dict())))
+    assert back.call is not None and back.notified is not None
+    assert back.call.isoformat() == times.call.isoformat() == "2026-11-23T16:00:00+08:00"
+    assert back.notified.isoformat() == "2026-11-23T16:01:00+08:00"
+    assert back.unit_stage[EventType.AT_HOSPITAL].isoformat() == "2026-11-23T16:15:00+08:00"
