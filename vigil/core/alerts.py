@@ -194,6 +194,13 @@ class AlertBook:
         """Make the alerts whose ``label`` is ``value`` (e.g. one incident's) match ``holding`` at ``at``."""
         return self._reconcile(holding, at, lambda labels: labels.get(label) == value)
 
+    def reconcile_as_of(
+        self, label: str, value: str, holding: list[Condition], at: datetime
+    ) -> list[AlertRecord]:
+        """:meth:`reconcile` for a judgement that may come after later ones: only alerts that had begun by
+        ``at`` are judged (one that began later cannot have ended at ``at``)."""
+        return self._reconcile(holding, at, lambda labels: labels.get(label) == value, begun_by=at)
+
     def reconcile_match(
         self, match: Mapping[str, str], holding: list[Condition], at: datetime
     ) -> list[AlertRecord]:
@@ -205,12 +212,24 @@ class AlertBook:
         return self._reconcile(holding, at, lambda labels: True)
 
     def _reconcile(
-        self, holding: list[Condition], at: datetime, in_scope: Callable[[dict[str, str]], bool]
+        self,
+        holding: list[Condition],
+        at: datetime,
+        in_scope: Callable[[dict[str, str]], bool],
+        begun_by: datetime | None = None,
     ) -> list[AlertRecord]:
         out = [r for c in holding if (r := self.fire(c, at)) is not None]
         now_true = {c.fingerprint for c in holding}
-        scope = [fp for fp, r in self.active.items() if in_scope(r.labels)]
-        scope += [fp for fp, c in self.pending.items() if in_scope(c.labels)]
+        scope = [
+            fp
+            for fp, r in self.active.items()
+            if in_scope(r.labels) and (begun_by is None or r.starts_at <= begun_by)
+        ]
+        scope += [
+            fp
+            for fp, c in self.pending.items()
+            if in_scope(c.labels) and (begun_by is None or c.since <= begun_by)
+        ]
         for fp in [fp for fp in scope if fp not in now_true]:
             resolved = self.resolve(fp, at)
             if resolved is not None:

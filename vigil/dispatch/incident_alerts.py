@@ -69,9 +69,8 @@ class IncidentAlerts:
         once; the partition counts as judged up to ``at``."""
         out: list[tuple[float, str]] = []
         for p in [partition] if partition is not None else list(self._heaps):
-            # never check before the time already judged: an alert that began since would be ended there
-            floor = self._judged.get(p, float("-inf"))
-            self._judged[p] = max(floor, at)
+            if partition is not None:  # how far the partition's own time is judged (not the city-wide time)
+                self._judged[p] = max(self._judged.get(p, at), at)
             heap = self._heaps.get(p)
             while heap and heap[0][0] <= at:
                 d, incident = heapq.heappop(heap)
@@ -79,12 +78,12 @@ class IncidentAlerts:
                 if pending is not None and d in pending and self.watch.get(incident) == p:
                     pending.discard(d)
                     self._touched.add(incident)
-                    out.append((max(d, floor), incident))
+                    out.append((d, incident))
         return sorted(out) if partition is None else out
 
     def judged_until(self) -> dict[int, float]:
-        """Partition -> the event time up to which its incidents have been judged (stored with the entries:
-        a restore must not check them at an earlier time)."""
+        """Partition -> the event time up to which its incidents have been judged on its own time (stored
+        with the entries: a restore queues only the deadlines after it)."""
         return dict(self._judged)
 
     def judge(self, partition: int | None, at: float, times_of: TimesOf) -> list[AlertRecord]:
@@ -120,13 +119,14 @@ class IncidentAlerts:
     def check(self, times: IncidentTimes, at: datetime, partition: int) -> list[AlertRecord]:
         """Records to publish for this incident (on source ``partition``) at event time ``at``.
 
-        A condition whose episode was already published as over is not raised again: a check at an earlier
-        moment than one already made (after a restore) must not start it anew."""
+        A check may come at an earlier time than one already made (an event later than the allowance, a
+        restore, the city-wide time of a quiet partition): it judges only the alerts that had begun by ``at``,
+        and a condition whose episode was already published as over is not raised again."""
         incident = times.incident_id
         sent = self.episodes_sent.get(incident, set())
         holding = [c for c in incident_conditions(times, at, self.limits) if c.fingerprint not in sent]
         pending_before = self._pending_of(incident)
-        records = self.book.reconcile("incident", incident, holding, at)
+        records = self.book.reconcile_as_of("incident", incident, holding, at)
         resolved = {r.fingerprint for r in records if not r.firing}
         for c, ended in completed_episodes(times, self.limits, at):
             if c.fingerprint not in resolved and c.fingerprint not in sent:

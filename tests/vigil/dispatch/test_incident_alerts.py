@@ -231,10 +231,10 @@ def test_a_published_episode_is_not_published_again_after_a_restore() -> None:
     assert after.check(served, at(400), 0) == []
 
 
-def test_restored_with_how_far_it_was_judged_an_incident_is_not_judged_again_earlier() -> None:
+def test_restored_an_incident_judged_again_at_earlier_times_ends_no_alert_that_began_later() -> None:
     """An offload firing since 2800 s, an event at 2900 s still to be judged when stored (the allowance
-    holds it back). The stall's deadline (60 s) is long judged: judged again at 60 s after a restore, the
-    offload would end there. The restore starts from the stored judged time."""
+    holds it back). A restore without how far the partition was judged queues the stall's deadline (60 s)
+    again: judged there, the offload (begun later) must not end. With it, that deadline is not queued."""
     first = IncidentAlerts(AlertBook("dispatch"), LIMITS)
     t = times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 90), (EventType.AT_HOSPITAL, 1000))
     known = {"INC-1": t}
@@ -252,19 +252,17 @@ def test_restored_with_how_far_it_was_judged_an_incident_is_not_judged_again_ear
 
     after = IncidentAlerts(AlertBook("dispatch"), LIMITS)
     after.restore(((i, p, e) for i, (p, e) in stored.items()), known.get, first.judged_until())
-    assert after.judge(0, at(3000).timestamp(), known.get) == []  # still firing, nothing ended
+    assert after.due(0, at(3000).timestamp()) == [(at(2900).timestamp(), "INC-1")]
 
     forgetful = IncidentAlerts(AlertBook("dispatch"), LIMITS)
     forgetful.restore(((i, p, e) for i, (p, e) in stored.items()), known.get)
-    ended = forgetful.judge(0, at(3000).timestamp(), known.get)
-    assert [(r.alertname, r.firing) for r in ended] == [
-        ("OffloadDelay", False)
-    ]  # what the judged time prevents
+    assert forgetful.judge(0, at(3000).timestamp(), known.get) == []  # judged at 60 s and 2800 s again
+    assert [r.alertname for r in forgetful.book.active.values()] == ["OffloadDelay"]
 
 
-def test_an_event_later_than_the_allowance_is_judged_at_the_time_already_judged() -> None:
+def test_an_event_later_than_the_allowance_ends_no_alert_that_began_after_it() -> None:
     """An offload firing since 2800 s, judged to 3000 s; an event of the incident from 1500 s arrives (later
-    than any allowance). Judged at its own time the offload would end at 1500 s, before it began."""
+    than any allowance) and is judged at its own time: the offload, begun later, must not end there."""
     alerts = IncidentAlerts(AlertBook("dispatch"), LIMITS)
     t = times((EventType.CALL_RECEIVED, 0), (EventType.UNIT_NOTIFIED, 30), (EventType.AT_HOSPITAL, 1000))
     known = {"INC-1": t}
