@@ -106,6 +106,8 @@ class Watchdog:
         self.report: list[dict[str, Any]] = []  # what /healthz lists
         self._exported: set[tuple[str, int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # partition -> the first offset jumped over and not yet read again: no commit may pass it
+        self._held: dict[TP, int] = {}
 
     async def on_assigned(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         """Faust's ``on_partitions_assigned`` signal, awaited during the rebalance: read the group's committed
@@ -132,6 +134,7 @@ class Watchdog:
             return
         if self.app.consumer_generation_id != generation:
             return  # another rebalance began meanwhile
+        self._held.clear()  # the new assignment reads from the committed offsets
         self.generation, self.committed = generation, {(tp.topic, tp.partition): read[tp] for tp in tps}
         for skip in self.skips.begin(generation, self.committed):
             self.skipped(skip)
@@ -151,7 +154,40 @@ class Watchdog:
         if tp.topic in self.topics:
             skip = self.skips.delivered(tp.topic, tp.partition, generation, offset)
             if skip is not None:
+                self._hold_commits(skip)
                 self.skipped(skip)
+
+    def _hold_commits(self, skip: Skip) -> None:
+        """From the moment a jump is seen (the stream takes the first record after it, before acking it),
+        Faust must not commit past the records jumped over until they are read again or found deleted: a
+        kill before that would leave them behind the group's offset, read by no one. Faust (0.15.3) commits
+        the acked offsets after such a head gap whenever it knows no committed offset, or knows 0
+        (``Consumer._new_offset``), and the seek back waits for a round trip to the broker. The hold ends
+        when the first record held back is acked (read again) or the hold is moved (:meth:`_confirm`)."""
+        tp, first = TP(skip.topic, skip.partition), skip.first
+        held = self._held.get(tp)
+        self._held[tp] = first if held is None else min(held, first)
+        consumer: Any = self.app.consumer
+        gap = getattr(consumer, "_gap", {}).get(tp)
+        if gap is not None:  # offsets in a gap count as done
+            gap.chop(first, skip.resumed + 1)
+        if getattr(consumer, "_vigil_commit_hold", None) is self._held:
+            return
+        original = consumer._new_offset
+        held_back = self._held
+
+        def new_offset(tp: TP) -> int | None:
+            first = held_back.get(tp)
+            if first is not None:
+                acked = consumer._acked.get(tp)
+                if not acked or min(acked) > first:
+                    return None
+                del held_back[tp]
+            result: int | None = original(tp)
+            return result
+
+        consumer._new_offset = new_offset
+        consumer._vigil_commit_hold = self._held
 
     def skipped(self, skip: Skip) -> None:
         """A jump in delivery: judged against the partition's log start before anything is said."""
@@ -172,10 +208,15 @@ class Watchdog:
             )
             return
         start = starts.get(tp, 0)
+        held = TP(skip.topic, skip.partition)
         if start < skip.resumed:
+            if start > skip.first and self._held.get(held) == skip.first:
+                self._held[held] = start  # what is gone cannot be read again; the rest is
             await self._rewind(
                 Skip(skip.topic, skip.partition, max(skip.first, start), skip.resumed), generation
             )
+        elif self._held.get(held) == skip.first:
+            del self._held[held]  # all of it gone: Faust's gap (below) commits past it
         gone = min(start, skip.resumed) - skip.first
         if gone <= 0:
             return
