@@ -179,6 +179,8 @@ class Watchdog:
         def new_offset(tp: TP) -> int | None:
             first = held_back.get(tp)
             if first is not None:
+                # below Faust's own committed offset the group has committed (it acks nothing there)
+                first = max(first, consumer._committed_offset.get(tp) or 0)
                 acked = consumer._acked.get(tp)
                 if not acked or min(acked) > first:
                     return None
