@@ -249,6 +249,19 @@ class Watchdog:
         if app.consumer_generation_id != generation or app.rebalancing or tp not in app.consumer.assignment():
             return  # reassigned meanwhile: the new assignment starts again from the committed offset
         consumer: Any = app.consumer
+        sought = getattr(consumer, "_committed_offset", {}).get(tp)
+        if sought is not None and sought >= jumped.resumed:
+            # Faust sought to where it delivered: the group had committed that far, and the offsets read at
+            # assignment were behind (seen as "none committed" in kill runs): no records were jumped over
+            self._held.pop(tp, None)
+            log.info(
+                "watchdog: %s[%d] went on at the group's committed offset %d (read as %d at assignment)",
+                jumped.topic,
+                jumped.partition,
+                sought,
+                jumped.first,
+            )
+            return
         gap = getattr(consumer, "_gap", {}).get(tp)
         if gap is not None:  # never commit past records not read yet (their offsets count as done in a gap)
             gap.chop(jumped.first, jumped.resumed + 1)
