@@ -4,7 +4,7 @@ import json
 
 from tests.vigil.dispatch.events import at, ev
 from vigil.core.alerts import AlertBook
-from vigil.core.contracts import DispatchEvent, EventType
+from vigil.core.contracts import AlertRecord, DispatchEvent, EventType
 from vigil.dispatch.alerts import IncidentLimits
 from vigil.dispatch.incident_alerts import IncidentAlerts
 from vigil.dispatch.intervals import IncidentTimes
@@ -108,6 +108,10 @@ def mixed_incidents(seed: int) -> list[tuple[float, int, DispatchEvent]]:
     return sorted(events, key=lambda e: e[0])
 
 
+def summary(records: list[AlertRecord]) -> list[Record]:
+    return sorted((r.alertname, r.labels["incident"], str(r.starts_at), str(r.ends_at)) for r in records)
+
+
 def plain_rule(events: list[tuple[float, int, DispatchEvent]]) -> list[list[Record]]:
     """The reference: after each event (in time order), check every incident of its partition ever seen, at
     that partition's time."""
@@ -123,9 +127,7 @@ def plain_rule(events: list[tuple[float, int, DispatchEvent]]) -> list[list[Reco
         for incident, times_ in state.items():
             if int(incident.split("-")[1]) % 2 == partition:
                 records += alerts.check(times_, at(now), partition)
-        out.append(
-            sorted((r.alertname, r.labels["incident"], str(r.starts_at), str(r.ends_at)) for r in records)
-        )
+        out.append(summary(records))
     return out
 
 
@@ -145,11 +147,8 @@ def judged(
         now = newest[partition] = max(newest.get(partition, t), t)
         alerts.track(times_, partition, at(t).timestamp())
         records = alerts.judge(partition, at(now - lateness).timestamp(), state.get)
-        out.append(
-            sorted((r.alertname, r.labels["incident"], str(r.starts_at), str(r.ends_at)) for r in records)
-        )
-    records = alerts.judge(None, at(max(newest.values())).timestamp(), state.get)
-    out.append(sorted((r.alertname, r.labels["incident"], str(r.starts_at), str(r.ends_at)) for r in records))
+        out.append(summary(records))
+    out.append(summary(alerts.judge(None, at(max(newest.values())).timestamp(), state.get)))
     return out, alerts
 
 
