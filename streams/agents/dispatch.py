@@ -41,8 +41,8 @@ def register(pipe: Pipeline) -> None:
     # each incident's alert state (firing, pending, resolutions sent, watched): a restart or rebalance
     # restores it, so a firing alert is neither lost nor announced again as new
     alerts_table = pipe.table("incident-alerts")
-    # per partition, the event time up to which its incidents' alerts have been judged (a restore must not
-    # judge them again at an earlier time)
+    # per partition, the event time up to which its incidents' alerts have been judged on its own time (a
+    # restore queues only the deadlines after it)
     judged_table = pipe.table("incident-alerts-clock")
     lateness = pipe.settings.alert_lateness_s
     fleet_topic = pipe.topics.fleet.name
