@@ -5,6 +5,7 @@ Agents import this module, never the app wiring (``streams.app``), which imports
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -206,6 +207,17 @@ class Pipeline:
     deadletters: DeadLetterSink | None = None
     alerts: AlertPublisher | None = None
     city_view: CityView | None = None
+    turns: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def turn(self, agent: str) -> asyncio.Lock:
+        """Held by ``agent`` while it applies and flushes a batch, and by its timers while they judge and
+        write: a timer that ran while the batch's output was still on its way to the broker could store state
+        (an alert entry: "announced") that the output had not reached yet, and a kill then would lose the
+        announcement (seen in the kill test: episodes published only as resolved)."""
+        lock = self.turns.get(agent)
+        if lock is None:
+            lock = self.turns[agent] = asyncio.Lock()
+        return lock
 
     def topic(self, spec: TopicSpec) -> faust.TopicT:
         if spec.name not in self.handles:
@@ -306,7 +318,8 @@ class Pipeline:
         """Apply each fetched message with ``handle(raw, message, outbox)``, a batch at a time, then write the
         batch's table changes and send what it produced; its offsets are acknowledged after that.
 
-        ``handle`` is synchronous, so timers and web pages never see half a batch. Messages fetched before a
+        ``handle`` is synchronous, so timers and web pages never see half a batch, and the agent's timers
+        wait for its batch's flush (:meth:`turn`). Messages fetched before a
         rebalance that are still in the batch are dropped, as Faust drops them from a plain stream: their
         partition's new owner reads them again. An unexpected error
         dead-letters that one message: without this guard an exception crashes the Faust agent and the worker
@@ -315,35 +328,48 @@ class Pipeline:
         """
         outbox = Outbox(self.app)
         async for batch in stream.take_events(batch_max, within=within):
-            generation = self.app.consumer_generation_id
-            events = []
-            for ev in batch:
-                if ev.message.generation_id == generation:
-                    events.append(ev)
-                else:
-                    self._never_ack(ev.message)
-            for ev in events:
-                msg = ev.message
-                try:
-                    handle(ev.value, msg, outbox)
-                except Exception as exc:
-                    log.exception(
-                        "%s: unexpected error at %s[%s]@%s", agent, msg.topic, msg.partition, msg.offset
-                    )
-                    AGENT_CRASHES.labels(agent).inc()
-                    assert self.deadletters is not None
-                    self.deadletters.reject(
-                        source, msg, ev.value, InvalidEvent("processing_error", repr(exc)[:500]), outbox
-                    )
-            if before_flush is not None:
-                before_flush(outbox)
-            if self.alerts is not None:
-                self.alerts.refresh()
-            for table in tables:
-                table.flush(outbox)
-            await outbox.flush()
-            for ev in events:
-                self.mark(ev.message)
+            async with self.turn(agent):
+                await self._apply(agent, source, batch, handle, outbox, tables, before_flush)
+
+    async def _apply(
+        self,
+        agent: str,
+        source: str,
+        batch: Sequence[Any],
+        handle: Callable[[bytes, Any, Outbox], None],
+        outbox: Outbox,
+        tables: Sequence[OwnedTable],
+        before_flush: Callable[[Outbox], None] | None,
+    ) -> None:
+        generation = self.app.consumer_generation_id
+        events = []
+        for ev in batch:
+            if ev.message.generation_id == generation:
+                events.append(ev)
+            else:
+                self._never_ack(ev.message)
+        for ev in events:
+            msg = ev.message
+            try:
+                handle(ev.value, msg, outbox)
+            except Exception as exc:
+                log.exception(
+                    "%s: unexpected error at %s[%s]@%s", agent, msg.topic, msg.partition, msg.offset
+                )
+                AGENT_CRASHES.labels(agent).inc()
+                assert self.deadletters is not None
+                self.deadletters.reject(
+                    source, msg, ev.value, InvalidEvent("processing_error", repr(exc)[:500]), outbox
+                )
+        if before_flush is not None:
+            before_flush(outbox)
+        if self.alerts is not None:
+            self.alerts.refresh()
+        for table in tables:
+            table.flush(outbox)
+        await outbox.flush()
+        for ev in events:
+            self.mark(ev.message)
 
     def _never_ack(self, message: Any) -> None:
         """A message fetched before a rebalance, dropped unread: Faust's ``take_events`` acks every message of

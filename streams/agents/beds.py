@@ -159,6 +159,10 @@ def register(pipe: Pipeline) -> None:
     @pipe.timer(WATCH_INTERVAL_S)
     async def capacity_watch() -> None:
         """Stale hospitals and districts over their line, on the city view's clock."""
+        async with pipe.turn("beds"):  # never between a batch's output and its state
+            await judge_capacity()
+
+    async def judge_capacity() -> None:
         view = pipe.city_view
         if view is None or not view.caught_up:
             return

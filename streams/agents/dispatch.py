@@ -109,21 +109,22 @@ def register(pipe: Pipeline) -> None:
         """When every owned partition is caught up, event time is the newest seen on any of them, so
         incidents on a quiet partition (a calm night) still get their alerts; the lateness allowance still
         holds them back, until the source has been idle a while (then nothing is in flight to wait for)."""
-        owned = pipe.owned(source_spec.name)
-        if not owned or not all(pipe.caught_up(source_spec.name, p) for p in owned):
-            return
-        newest = clock.newest(owned)
-        if newest:
-            if lateness and time.monotonic() - last_message[0] < IDLE_AFTER_S:
-                newest -= lateness
-            restore_alerts()
-            outbox = Outbox(pipe.app)
-            judge(None, newest, outbox)
-            alerts.refresh()
-            save_alerts()
-            alerts_table.flush(outbox)
-            judged_table.flush(outbox)
-            await outbox.flush()
+        async with pipe.turn("dispatch"):  # never between a batch's output and its state
+            owned = pipe.owned(source_spec.name)
+            if not owned or not all(pipe.caught_up(source_spec.name, p) for p in owned):
+                return
+            newest = clock.newest(owned)
+            if newest:
+                if lateness and time.monotonic() - last_message[0] < IDLE_AFTER_S:
+                    newest -= lateness
+                restore_alerts()
+                outbox = Outbox(pipe.app)
+                judge(None, newest, outbox)
+                alerts.refresh()
+                save_alerts()
+                alerts_table.flush(outbox)
+                judged_table.flush(outbox)
+                await outbox.flush()
 
     def observe_intervals(event: DispatchEvent, partition: int, outbox: Outbox) -> None:
         """Queue interval observations that changed with this event for their window owners; check alerts."""

@@ -141,16 +141,17 @@ def register(pipe: Pipeline) -> None:
         a level zero that has lasted its minimum duration by the confirmed time fires."""
         ends = await end_reader.end_offsets(dispatch_tps)
         dispatch_ends.update({tp.partition: end for tp, end in ends.items()})
-        until = confirmed_until(pipe.owned(source_spec.name))
-        if until is None:
-            return
-        restore()
-        if book.pending:
-            await alerts.publish_now(book.promote(epoch(until)))
-            outbox = Outbox(pipe.app)
-            save()
-            alerts_table.flush(outbox)
-            await outbox.flush()
+        async with pipe.turn("fleet"):  # never between a batch's output and its state
+            until = confirmed_until(pipe.owned(source_spec.name))
+            if until is None:
+                return
+            restore()
+            if book.pending:
+                await alerts.publish_now(book.promote(epoch(until)))
+                outbox = Outbox(pipe.app)
+                save()
+                alerts_table.flush(outbox)
+                await outbox.flush()
 
     async def close_end_reader_at_stop() -> None:
         """Hand the reader's consumer to the app's exit stack, which the worker unwinds as it stops, after

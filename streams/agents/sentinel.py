@@ -185,7 +185,8 @@ def register(pipe: Pipeline) -> None:
         status = overdue_reports(config, records, mine, now)
         for (site, district), days in status.overdue.items():
             SENTINEL_OVERDUE.labels(site, district).set(days)
-        await pipe.alerts.publish_now(completeness.reconcile_all(status.missing, status.at))
+        async with pipe.turn("sentinel"):  # never between a batch's output and its state
+            await pipe.alerts.publish_now(completeness.reconcile_all(status.missing, status.at))
 
     @pipe.app.page("/surveillance")
     async def surveillance_page(web: Any, request: Any) -> Any:

@@ -150,11 +150,12 @@ def register(pipe: Pipeline) -> None:
 
     @pipe.timer(60.0)
     async def expire_windows() -> None:
-        for key in owner.expired(k for k, _ in table.items()):
-            table.delete(key)
-        outbox = Outbox(pipe.app)
-        table.flush(outbox)
-        await outbox.flush()
+        async with pipe.turn("windows"):  # never inside a batch's flush
+            for key in owner.expired(k for k, _ in table.items()):
+                table.delete(key)
+            outbox = Outbox(pipe.app)
+            table.flush(outbox)
+            await outbox.flush()
 
     @pipe.app.page("/windows")
     async def windows_page(web: Any, request: Any) -> Any:
