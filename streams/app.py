@@ -13,7 +13,7 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import monitor, pages, read_offsets, watchdog
+from streams import commits, monitor, pages, read_offsets, watchdog
 from streams.agents import beds, dispatch, fleet, sentinel, windows
 from streams.alert_publisher import AlertPublisher
 from streams.city_view import CityView
@@ -86,6 +86,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
     for agent in (dispatch, fleet, beds, sentinel, windows, monitor, pages):
         agent.register(pipe)
     read_offsets.register(pipe)  # every fetched record reaches the streams (Faust would drop some)
+    commits.register(pipe)  # the group commits only what the agents applied, in order
     watch = watchdog.register(pipe)  # skipped records and stalled partitions
 
     @app.page("/metrics")

@@ -13,7 +13,8 @@ suite run; whole runs of dispatch records and their window statistics in the kil
 With no read offset remembered, every fetched record of the current generation is handed on. A record
 fetched twice (after a seek back to the committed offset) is read twice, which every agent folds (window
 observations by position, events by id, duplicates counted). Records deleted before they were read still
-make a jump, which ``streams/watchdog.py`` counts and tells Faust's commit bookkeeping about.
+make a jump, which ``streams/watchdog.py`` counts; the group's commits go past them only then
+(``streams/commits.py``).
 """
 
 from __future__ import annotations

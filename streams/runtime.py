@@ -21,6 +21,7 @@ from streams.outbox import Outbox
 from vigil.core.city import City
 from vigil.core.contracts import Event, InvalidEvent, Source, Topics, TopicSpec, decode
 from vigil.core.settings import Settings
+from vigil.platform.consumption import CommitPoints
 
 if TYPE_CHECKING:
     from streams.alert_publisher import AlertPublisher
@@ -208,6 +209,7 @@ class Pipeline:
     alerts: AlertPublisher | None = None
     city_view: CityView | None = None
     turns: dict[str, asyncio.Lock] = field(default_factory=dict)
+    commit_points: CommitPoints = field(default_factory=CommitPoints)
 
     def turn(self, agent: str) -> asyncio.Lock:
         """Held by ``agent`` while it applies and flushes a batch, and by its timers while they judge and
@@ -368,8 +370,13 @@ class Pipeline:
         for table in tables:
             table.flush(outbox)
         await outbox.flush()
+        applied: dict[tuple[str, int], list[int]] = {}
         for ev in events:
-            self.mark(ev.message)
+            msg = ev.message
+            self.mark(msg)
+            applied.setdefault((msg.topic, msg.partition), []).append(msg.offset)
+        for key, offsets in applied.items():
+            self.commit_points.applied(generation, key, offsets)
 
     def _never_ack(self, message: Any) -> None:
         """A message fetched before a rebalance, dropped unread: Faust's ``take_events`` acks every message of

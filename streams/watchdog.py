@@ -106,8 +106,7 @@ class Watchdog:
         self.report: list[dict[str, Any]] = []  # what /healthz lists
         self._exported: set[tuple[str, int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        # partition -> the first offset jumped over and not yet read again: no commit may pass it
-        self._held: dict[TP, int] = {}
+        self.points = pipe.commit_points
 
     async def on_assigned(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         """Faust's ``on_partitions_assigned`` signal, awaited during the rebalance: read the group's committed
@@ -115,27 +114,28 @@ class Watchdog:
 
         Read here, not from Faust's consumer: Faust (0.15.3) records them (``Consumer._committed_offset``)
         only as its seek after table recovery returns, and on a first start the streams were seen to deliver
-        before that. This read runs in the rebalance callback, before Faust's table recovery resumes the
-        streams, and this generation's first commit follows processing (commits run every second). Were it
-        ever to lose that race, it would hide a jump at the very start of the assignment, never invent one."""
+        before that. It is also where the generation's commit points start (``streams/commits.py``): nothing
+        is committed before it is known, so it is the generation's start even when read late."""
         (assigned,) = args
         generation = self.app.consumer_generation_id
         tps = sorted(TopicPartition(tp.topic, tp.partition) for tp in assigned if tp.topic in self.topics)
-        if not tps:
-            return
+        if tps:
+            await self._begin(tps, generation)
+
+    async def _begin(self, tps: list[TopicPartition], generation: int) -> None:
         try:
             read = await asyncio.wait_for(self._read_committed(tps), READ_TIMEOUT_MS / 1000)
         except Exception as exc:  # never fail the rebalance over this (Faust would crash the app)
             log.warning(
-                "watchdog: reading the committed offsets failed (%r): records deleted just before this "
-                "assignment's first delivery are not judged",
+                "watchdog: reading the committed offsets failed (%r): nothing is committed until a read "
+                "succeeds (tried again at the next look)",
                 exc,
             )
             return
         if self.app.consumer_generation_id != generation:
             return  # another rebalance began meanwhile
-        self._held.clear()  # the new assignment reads from the committed offsets
         self.generation, self.committed = generation, {(tp.topic, tp.partition): read[tp] for tp in tps}
+        self.points.begin(generation, self.committed)
         for skip in self.skips.begin(generation, self.committed):
             self.skipped(skip)
 
@@ -154,42 +154,7 @@ class Watchdog:
         if tp.topic in self.topics:
             skip = self.skips.delivered(tp.topic, tp.partition, generation, offset)
             if skip is not None:
-                self._hold_commits(skip)
                 self.skipped(skip)
-
-    def _hold_commits(self, skip: Skip) -> None:
-        """From the moment a jump is seen (the stream takes the first record after it, before acking it),
-        Faust must not commit past the records jumped over until they are read again or found deleted: a
-        kill before that would leave them behind the group's offset, read by no one. Faust (0.15.3) commits
-        the acked offsets after such a head gap whenever it knows no committed offset, or knows 0
-        (``Consumer._new_offset``), and the seek back waits for a round trip to the broker. The hold ends
-        when the first record held back is acked (read again) or the hold is moved (:meth:`_confirm`)."""
-        tp, first = TP(skip.topic, skip.partition), skip.first
-        held = self._held.get(tp)
-        self._held[tp] = first if held is None else min(held, first)
-        consumer: Any = self.app.consumer
-        gap = getattr(consumer, "_gap", {}).get(tp)
-        if gap is not None:  # offsets in a gap count as done
-            gap.chop(first, skip.resumed + 1)
-        if getattr(consumer, "_vigil_commit_hold", None) is self._held:
-            return
-        original = consumer._new_offset
-        held_back = self._held
-
-        def new_offset(tp: TP) -> int | None:
-            first = held_back.get(tp)
-            if first is not None:
-                # below Faust's own committed offset the group has committed (it acks nothing there)
-                first = max(first, consumer._committed_offset.get(tp) or 0)
-                acked = consumer._acked.get(tp)
-                if not acked or min(acked) > first:
-                    return None
-                del held_back[tp]
-            result: int | None = original(tp)
-            return result
-
-        consumer._new_offset = new_offset
-        consumer._vigil_commit_hold = self._held
 
     def skipped(self, skip: Skip) -> None:
         """A jump in delivery: judged against the partition's log start before anything is said."""
@@ -210,15 +175,10 @@ class Watchdog:
             )
             return
         start = starts.get(tp, 0)
-        held = TP(skip.topic, skip.partition)
         if start < skip.resumed:
-            if start > skip.first and self._held.get(held) == skip.first:
-                self._held[held] = start  # what is gone cannot be read again; the rest is
             await self._rewind(
                 Skip(skip.topic, skip.partition, max(skip.first, start), skip.resumed), generation
             )
-        elif self._held.get(held) == skip.first:
-            del self._held[held]  # all of it gone: Faust's gap (below) commits past it
         gone = min(start, skip.resumed) - skip.first
         if gone <= 0:
             return
@@ -235,7 +195,7 @@ class Watchdog:
             deleted.last,
             skip.resumed,
         )
-        self._fill_gap(deleted)
+        self.points.deleted(generation, (deleted.topic, deleted.partition), deleted.resumed)
 
     async def _rewind(self, jumped: Skip, generation: int) -> None:
         """The stream jumped over records that are still in the log: seek back and read them.
@@ -253,7 +213,7 @@ class Watchdog:
         if sought is not None and sought >= jumped.resumed:
             # Faust sought to where it delivered: the group had committed that far, and the offsets read at
             # assignment were behind (seen as "none committed" in kill runs): no records were jumped over
-            self._held.pop(tp, None)
+            self.points.begin(generation, {(tp.topic, tp.partition): sought})
             log.info(
                 "watchdog: %s[%d] went on at the group's committed offset %d (read as %d at assignment)",
                 jumped.topic,
@@ -262,13 +222,6 @@ class Watchdog:
                 jumped.first,
             )
             return
-        gap = getattr(consumer, "_gap", {}).get(tp)
-        if gap is not None:  # never commit past records not read yet (their offsets count as done in a gap)
-            gap.chop(jumped.first, jumped.resumed + 1)
-        committed = getattr(consumer, "_committed_offset", None)
-        if committed is not None and committed.get(tp) is None:
-            # Faust commits its first run of acknowledged offsets when it knows no committed offset
-            committed[tp] = jumped.first
         try:
             await consumer.seek_wait({tp: jumped.first})
         except Exception as exc:
@@ -292,22 +245,6 @@ class Watchdog:
             jumped.first,
             jumped.count,
         )
-
-    def _fill_gap(self, skip: Skip) -> None:
-        """Tell Faust the skipped offsets are done, so it commits past them. Faust fills such a gap itself
-        only when it knew the committed offset before the first delivery; when its seek comes after (seen on
-        a first start), it never commits the partition again: the group's offset stays before the deleted
-        records, and every restart reads from there again (faust-streaming 0.15.3 ``Consumer._new_offset``,
-        ``_add_gap``). When nothing at all is left after the deleted records, there is nothing to commit
-        until a new record comes: a restart before that reports the same records again."""
-        add_gap = getattr(self.app.consumer, "_add_gap", None)
-        if add_gap is None:
-            return
-        task = asyncio.get_running_loop().create_task(
-            add_gap(TP(skip.topic, skip.partition), skip.first, skip.last)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def stalled(self) -> list[dict[str, Any]]:
         """The stalled partitions as of the last look, for /healthz (empty: none)."""
@@ -335,6 +272,8 @@ class Watchdog:
             return
         if app.rebalancing or app.in_recovery or app.consumer_generation_id != generation:
             return  # the assignment changed while reading: look again next time
+        if self.generation != generation:
+            await self._begin(tps, generation)  # the read at assignment failed: no commit until it succeeds
         progress = []
         committed = self.committed if self.generation == generation else {}
         # if that read failed: what Faust's seek found (faust-streaming 0.15.3, pinned; 0 is kept as None)
@@ -349,6 +288,9 @@ class Watchdog:
             began = committed[key] if key in committed else sought.get(tp) or 0
             # where this generation began, what it processed since; records before the log start are gone
             position = max(0 if processed is None else processed + 1, began, start)
+            point = self.points.commit_offset(key)
+            if point is not None:  # records applied past a hole that is never filled do not count as progress
+                position = min(position, max(point, start))
             progress.append(Progress(tp.topic, tp.partition, position, end))
         self._judge(progress)
 

@@ -186,3 +186,93 @@ class StallWatch:
     def reset(self) -> None:
         """Forget every clock (a rebalance or table recovery: processing paused on purpose)."""
         self._since.clear()
+
+
+class CommitPoints:
+    """Per partition, the offset the group may commit: one past the longest run of records applied from
+    where the current generation started, so a commit never passes a record no agent has applied.
+
+    A consumer generation starts each partition at the group's committed offset, read when the partitions
+    were assigned (:meth:`begin`). Applied records (:meth:`applied`, after their batch's output and state
+    are with the broker) extend the run; a record applied past a hole waits until the hole is filled (the
+    records jumped over are read again) or found deleted (:meth:`deleted`). Records read twice (a seek back)
+    change nothing. Until the generation's start is known nothing is committed: applied records are kept
+    and judged once it is.
+
+    Faust (0.15.3) keeps its own commit point from its acknowledgements and its committed offsets, which
+    race with its seeks after a rebalance: seen committing an offset behind one it had already committed
+    (the partition then never committed again), and committing past records it had not applied.
+    """
+
+    def __init__(self) -> None:
+        self._generation: int | None = None
+        self._starts: dict[Key, int] = {}
+        self._next: dict[Key, int] = {}  # key -> next offset to apply (known start, generation's run)
+        self._ahead: dict[Key, list[tuple[int, int]]] = {}  # key -> applied [lo, hi) ranges past a hole
+
+    def begin(self, generation: int, committed: Mapping[Key, int | None]) -> None:
+        """The group's committed offsets when ``generation`` was assigned (None or negative: none, the
+        partition starts at offset 0)."""
+        if generation != self._generation:
+            self._reset(generation)
+        for key, offset in committed.items():
+            start = max(offset or 0, 0)
+            self._starts[key] = start
+            self._next[key] = max(self._next.get(key, start), start)
+            self._advance(key)
+
+    def applied(self, generation: int, key: Key, offsets: Iterable[int]) -> None:
+        """Records of ``key`` applied in ``generation`` (any order; repeats allowed)."""
+        if generation != self._generation:
+            if self._generation is not None and generation < self._generation:
+                return  # an older generation's batch: its records are read again from the committed offset
+            self._reset(generation)
+        ranges = self._ahead.setdefault(key, [])
+        for offset in sorted(set(offsets)):
+            if ranges and ranges[-1][1] == offset:
+                ranges[-1] = (ranges[-1][0], offset + 1)
+            else:
+                ranges.append((offset, offset + 1))
+        self._ahead[key] = _merged(ranges)
+        self._advance(key)
+
+    def deleted(self, generation: int, key: Key, log_start: int) -> None:
+        """Records of ``key`` below ``log_start`` are gone: the run goes on from there."""
+        if generation != self._generation or key not in self._next:
+            return
+        self._next[key] = max(self._next[key], log_start)
+        self._advance(key)
+
+    def commit_offset(self, key: Key) -> int | None:
+        """The offset to commit (one past the run); None while the generation's start is unknown."""
+        return self._next.get(key)
+
+    def _reset(self, generation: int) -> None:
+        self._generation = generation
+        self._starts.clear()
+        self._next.clear()
+        self._ahead.clear()
+
+    def _advance(self, key: Key) -> None:
+        position = self._next.get(key)
+        if position is None:
+            return
+        ranges = self._ahead.get(key, [])
+        kept = []
+        for lo, hi in ranges:
+            if lo <= position:
+                position = max(position, hi)
+            else:
+                kept.append((lo, hi))
+        self._next[key] = position
+        self._ahead[key] = kept
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out

@@ -4,8 +4,10 @@ skipped records and stalled partitions out."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from vigil.platform.consumption import Progress, Skip, SkipTracker, Stall, StallWatch
+from vigil.platform.consumption import CommitPoints, Progress, Skip, SkipTracker, Stall, StallWatch
 
 T, CHANGELOG = "vigil.dispatch", "vigil-app-incidents-changelog"
 
@@ -223,3 +225,114 @@ def test_a_partition_missing_from_a_look_or_a_reset_starts_the_clock_again() -> 
 def test_the_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         StallWatch(0)
+
+
+# -- CommitPoints: the group commits only past records applied, in order, from the generation's start --
+
+K = ("vigil.dispatch", 0)
+
+
+def first_unapplied(start: int, applied: set[int]) -> int:
+    """The reference: the first offset at or after the start that no agent applied."""
+    offset = start
+    while offset in applied:
+        offset += 1
+    return offset
+
+
+def test_nothing_is_committed_before_the_generation_start_is_known() -> None:
+    points = CommitPoints()
+    points.applied(3, K, [10, 11, 12])
+    assert points.commit_offset(K) is None
+    points.begin(3, {K: 10})
+    assert points.commit_offset(K) == 13
+
+
+def test_a_hole_holds_the_commit_until_it_is_filled() -> None:
+    points = CommitPoints()
+    points.begin(1, {K: 100})
+    points.applied(1, K, [100, 101, 105, 106])  # 102-104 jumped over, still to be read
+    assert points.commit_offset(K) == 102
+    points.applied(1, K, [102, 103, 104, 105, 106, 107])  # read again from the hole
+    assert points.commit_offset(K) == 108
+
+
+def test_records_read_again_after_a_seek_back_never_move_the_commit_back() -> None:
+    # the kill run: committed 180, then Faust's seek re-delivered 10.. and it committed 11
+    points = CommitPoints()
+    points.begin(11, {K: 10})
+    points.applied(11, K, range(10, 180))
+    assert points.commit_offset(K) == 180
+    points.applied(11, K, [10, 12, 13])
+    assert points.commit_offset(K) == 180
+
+
+def test_deleted_records_let_the_commit_pass_them() -> None:
+    points = CommitPoints()
+    points.begin(2, {K: 5})
+    points.applied(2, K, [40, 41])  # 5..39 deleted before they were read
+    assert points.commit_offset(K) == 5
+    points.deleted(2, K, 40)
+    assert points.commit_offset(K) == 42
+
+
+def test_no_committed_offset_starts_at_zero() -> None:
+    points = CommitPoints()
+    points.begin(1, {K: None})
+    points.applied(1, K, [0, 1])
+    assert points.commit_offset(K) == 2
+    points.begin(2, {K: -1})
+    assert points.commit_offset(K) == 0
+
+
+def test_a_new_generation_starts_again_and_an_older_ones_batches_are_ignored() -> None:
+    points = CommitPoints()
+    points.begin(1, {K: 0})
+    points.applied(1, K, range(50))
+    points.begin(2, {K: 30})  # another worker had it meanwhile, or the commit of 50 never landed
+    assert points.commit_offset(K) == 30
+    points.applied(1, K, range(50, 60))  # a batch of generation 1 flushed late
+    assert points.commit_offset(K) == 30
+    points.applied(2, K, range(30, 35))
+    assert points.commit_offset(K) == 35
+
+
+def test_a_later_start_for_the_same_generation_moves_the_commit_on() -> None:
+    # the start read at assignment was behind (seen as none committed) and Faust sought further
+    points = CommitPoints()
+    points.begin(4, {K: None})
+    points.applied(4, K, [174, 175])
+    assert points.commit_offset(K) == 0
+    points.begin(4, {K: 174})
+    assert points.commit_offset(K) == 176
+
+
+def test_partitions_have_their_own_points() -> None:
+    other = ("vigil.dispatch", 1)
+    points = CommitPoints()
+    points.begin(1, {K: 0, other: 7})
+    points.applied(1, K, [0, 1])
+    assert (points.commit_offset(K), points.commit_offset(other)) == (2, 7)
+
+
+@settings(max_examples=300, derandomize=True)
+@given(
+    start=st.integers(0, 50),
+    batches=st.lists(st.lists(st.integers(0, 120), max_size=30), max_size=12),
+    begin_after=st.integers(0, 12),
+)
+def test_the_commit_is_always_the_first_offset_not_applied(
+    start: int, batches: list[list[int]], begin_after: int
+) -> None:
+    points = CommitPoints()
+    applied: set[int] = set()
+    for n, batch in enumerate(batches):
+        if n == begin_after:
+            points.begin(1, {K: start})
+        points.applied(1, K, batch)
+        applied.update(batch)
+        if n >= begin_after:
+            assert points.commit_offset(K) == first_unapplied(start, applied)
+    if begin_after >= len(batches):
+        points.begin(1, {K: start})
+    assert points.commit_offset(K) == first_unapplied(start, applied)
