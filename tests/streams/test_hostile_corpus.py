@@ -34,7 +34,7 @@ from aiokafka import AIOKafkaProducer
 from producers.sim import simulate
 from producers.sink import epoch_ms
 from tests.conftest import WorkerProcess, launch_worker
-from tests.streams.test_pipeline import STATUS_AFTER
+from tests.streams.test_pipeline import STATUS_AFTER, consumed_by_source_and_type
 from tests.streams.window_truth import assert_windows_match, expected_windows, fetch_windows
 from tests.support.hostile import BAD_KINDS, Draw, Hostile, hostile, judge, kept_problems, oversized
 from tests.support.metrics import Samples, scrape, total, values, wait_for_fresh_run
@@ -47,7 +47,6 @@ from vigil.core.contracts import (
     DispatchEvent,
     Event,
     InvalidEvent,
-    SentinelReport,
     Source,
     Topics,
     decode,
@@ -229,16 +228,8 @@ def test_invalid_counts_by_reason(corpus: Corpus) -> None:
 
 
 def test_valid_events_counted_as_if_no_bad_message_was_sent(corpus: Corpus) -> None:
-    expected: Counter[tuple[str, str]] = Counter()
-    for e in corpus.events:
-        if isinstance(e, DispatchEvent):
-            expected[("dispatch", e.event_type.value)] += 1
-        elif isinstance(e, SentinelReport):
-            expected[("sentinel", e.period)] += 1
-        else:
-            expected[("beds", e.ward.value)] += 1
     got = values(corpus.samples, "vigil_events_consumed_total", "source", "type")
-    assert {k: v for k, v in got.items() if v} == dict(expected)
+    assert {k: v for k, v in got.items() if v} == consumed_by_source_and_type(corpus.events)
     assert total(corpus.samples, "vigil_events_duplicate_total") == 0
     assert total(corpus.samples, "vigil_events_late_total") == 0
 

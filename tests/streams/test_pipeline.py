@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -161,17 +161,22 @@ def scenario(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         worker.stop()
 
 
-def test_consumed_events_by_source_and_type(scenario: Scenario) -> None:
+def consumed_by_source_and_type(events: Iterable[Event]) -> dict[tuple[str, str], int]:
+    """What ``vigil_events_consumed_total{source,type}`` must count for these (valid, distinct) events."""
     expected: Counter[tuple[str, str]] = Counter()
-    for e in scenario.events:
+    for e in events:
         if isinstance(e, DispatchEvent):
             expected[("dispatch", e.event_type.value)] += 1
         elif isinstance(e, SentinelReport):
             expected[("sentinel", e.period)] += 1
         else:
             expected[("beds", e.ward.value)] += 1
+    return dict(expected)
+
+
+def test_consumed_events_by_source_and_type(scenario: Scenario) -> None:
     got = values(scenario.samples, "vigil_events_consumed_total", "source", "type")
-    assert {k: v for k, v in got.items() if v} == dict(expected)
+    assert {k: v for k, v in got.items() if v} == consumed_by_source_and_type(scenario.events)
 
 
 def test_duplicates_and_late_events_are_counted_not_applied(scenario: Scenario) -> None:
