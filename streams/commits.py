@@ -20,12 +20,10 @@ if TYPE_CHECKING:
 
 
 def register(pipe: Pipeline) -> None:
-    """Replace Faust's commit point when partitions are assigned (the consumer exists by then)."""
+    """Replace Faust's commit point as its consumer is made (before any record is fetched)."""
     points = pipe.commit_points
 
-    async def install(sender: Any, *args: Any, **kwargs: Any) -> None:
-        consumer: Any = pipe.app.consumer
-
+    def install(consumer: Any) -> None:
         def new_offset(tp: Any) -> int | None:
             # Faust's acknowledgement lists are not read here: emptied, so they do not grow
             acked, index = consumer._acked.get(tp), consumer._acked_index.get(tp)
@@ -37,4 +35,15 @@ def register(pipe: Pipeline) -> None:
 
         consumer._new_offset = new_offset
 
-    pipe.app.on_partitions_assigned.connect(install)  # type: ignore[arg-type]  # mode stub
+    app: Any = pipe.app
+    if app._consumer is not None:
+        install(app._consumer)
+        return
+    new_consumer = app._new_consumer
+
+    def consumer_with_commit_points() -> Any:
+        consumer = new_consumer()
+        install(consumer)
+        return consumer
+
+    app._new_consumer = consumer_with_commit_points
