@@ -303,14 +303,17 @@ class Watchdog:
             if (s.topic, s.partition) not in before:
                 log.error(
                     "STALLED: %s partition %d has %d records to process but its processed offset (%d) has "
-                    "not moved for %.0f s (end offset %d)",
+                    "not moved for %.0f s (end offset %d); fetching: %s. Fetching it again from offset %d",
                     s.topic,
                     s.partition,
                     s.lag,
                     s.position - 1,
                     now - s.since,
                     s.end,
+                    self._fetch_state(TP(s.topic, s.partition)),
+                    s.position,
                 )
+                self._fetch_again(s)
         for topic, partition in sorted(before - after):
             log.info("%s partition %d is moving again (or has nothing left to process)", topic, partition)
         self.stalls = stalls
@@ -336,6 +339,40 @@ class Watchdog:
         overdue = [s for s in stalls if now - s.since >= 2 * self.stall_after_s]
         if overdue and self.exit_on_stall:
             self._exit(overdue, now)
+
+    def _fetch_state(self, tp: TP) -> str:
+        """How Faust (0.15.3) fetches the partition: its active, paused and buffer-full sets."""
+        consumer: Any = self.app.consumer
+        sets = {
+            "active": getattr(consumer, "_active_partitions", None) or set(),
+            "paused": getattr(consumer, "_paused_partitions", set()),
+            "buffer full": getattr(consumer, "_buffered_partitions", set()),
+        }
+        return ", ".join(f"{name}={tp in tps}" for name, tps in sets.items())
+
+    def _fetch_again(self, stall: Stall) -> None:
+        """A stalled partition is fetched again from where it stands: taken out of Faust's paused and
+        buffer-full sets (a partition taken out of the fetch when its stream's buffer filled is put back only
+        when the buffer drains, and a seek can leave it out) and sought to its position. What was fetched and
+        not yet applied is read again and folded. If it stays stalled, the report stands (and
+        ``VIGIL_EXIT_ON_STALL`` restarts the worker)."""
+        tp = TP(stall.topic, stall.partition)
+        consumer: Any = self.app.consumer
+        getattr(consumer, "_buffered_partitions", set()).discard(tp)
+        if tp in getattr(consumer, "_paused_partitions", set()) or tp not in (
+            getattr(consumer, "_active_partitions", None) or set()
+        ):
+            consumer.resume_partitions([tp])
+
+        async def seek() -> None:
+            try:
+                await consumer.seek_wait({tp: stall.position})
+            except Exception as exc:
+                log.warning("watchdog: seeking %s[%d] failed: %r", stall.topic, stall.partition, exc)
+
+        task = asyncio.get_running_loop().create_task(seek())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _pause(self) -> None:
         """Rebalancing or recovering: processing is paused on purpose, every clock starts again after."""
