@@ -96,8 +96,9 @@ def kill(worker: WorkerProcess) -> None:
 
 
 # A killed worker's restart waits for its ghost to leave the group: the session timeout (Faust's 60 s default
-# would make this test's ten restarts take ten minutes)
-WORKER = {"VIGIL_SESSION_TIMEOUT_S": "10"}
+# would make this test's ten restarts take ten minutes); a partition found stalled is fetched again
+# (streams/watchdog.py) after 15 s instead of the default 60
+WORKER = {"VIGIL_SESSION_TIMEOUT_S": "10", "VIGIL_STALL_AFTER_S": "15"}
 
 
 @pytest.fixture(scope="module")
