@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from streams.runtime import on_consumer_made
+
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
 
@@ -35,15 +37,4 @@ def register(pipe: Pipeline) -> None:
 
         consumer._new_offset = new_offset
 
-    app: Any = pipe.app
-    if app._consumer is not None:
-        install(app._consumer)
-        return
-    new_consumer = app._new_consumer
-
-    def consumer_with_commit_points() -> Any:
-        consumer = new_consumer()
-        install(consumer)
-        return consumer
-
-    app._new_consumer = consumer_with_commit_points
+    on_consumer_made(pipe.app, install)

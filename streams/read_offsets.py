@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from faust.types import TP
 
+from streams.runtime import on_consumer_made
 from vigil.core.contracts import Source
 
 if TYPE_CHECKING:
@@ -89,15 +90,8 @@ def register(pipe: Pipeline) -> None:
         offsets = JumpingReadOffsets(
             TP(pipe.topics.for_source(Source(source)).name, int(partition)), int(count)
         )
-    app: Any = pipe.app
-    if app._consumer is not None:
-        app._consumer._read_offset = offsets
-        return
-    new_consumer = app._new_consumer
 
-    def consumer_without_read_offsets() -> Any:
-        consumer = new_consumer()
+    def install(consumer: Any) -> None:
         consumer._read_offset = offsets
-        return consumer
 
-    app._new_consumer = consumer_without_read_offsets
+    on_consumer_made(pipe.app, install)

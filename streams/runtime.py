@@ -193,6 +193,22 @@ class OwnedTable:
         return (v for _, v in self.items())
 
 
+def on_consumer_made(app: Any, install: Callable[[Any], None]) -> None:
+    """Run ``install`` on Faust's consumer as soon as it exists, before it fetches anything: Faust creates it
+    lazily (``App._new_consumer``) and its fetch loop binds some of its attributes once, when it starts."""
+    if app._consumer is not None:
+        install(app._consumer)
+        return
+    new_consumer = app._new_consumer
+
+    def consumer_installed() -> Any:
+        consumer = new_consumer()
+        install(consumer)
+        return consumer
+
+    app._new_consumer = consumer_installed
+
+
 @dataclass
 class Pipeline:
     """What agents share: the app, the topics (Faust handles), the city model and progress bookkeeping."""
