@@ -339,7 +339,9 @@ class Pipeline:
         ``handle`` is synchronous, so timers and web pages never see half a batch, and the agent's timers
         wait for its batch's flush (:meth:`turn`). Messages fetched before a
         rebalance that are still in the batch are dropped, as Faust drops them from a plain stream: their
-        partition's new owner reads them again. An unexpected error
+        partition's new owner reads them again. Records are applied in offset order only
+        (:class:`vigil.platform.consumption.InOrder`): one delivered past a hole is not applied until it is
+        read again after the hole. An unexpected error
         dead-letters that one message: without this guard an exception crashes the Faust agent and the worker
         sits idle while looking alive (seen with faust-streaming 0.15), the worst failure for a dispatch
         centre's screen.
@@ -361,11 +363,23 @@ class Pipeline:
     ) -> None:
         generation = self.app.consumer_generation_id
         events = []
+        in_order = self.commit_points.batch()
         for ev in batch:
-            if ev.message.generation_id == generation:
+            msg = ev.message
+            if msg.generation_id != generation:
+                self._never_ack(msg)
+            elif in_order.admit((msg.topic, msg.partition), msg.offset):
                 events.append(ev)
-            else:
-                self._never_ack(ev.message)
+        for (topic, partition), held in in_order.held.items():
+            log.info(
+                "%s: %s[%d] offsets %d..%d not applied yet: offset %s comes first (read again after a seek)",
+                agent,
+                topic,
+                partition,
+                held[0],
+                held[-1],
+                self.commit_points.commit_offset((topic, partition)),
+            )
         for ev in events:
             msg = ev.message
             try:

@@ -165,37 +165,44 @@ class Watchdog:
 
     async def _confirm(self, skip: Skip, generation: int) -> None:
         """Only records that are gone from the log were skipped: the part of the jump below the partition's
-        log start. The part still in the log is no deletion, and is read again (:meth:`_rewind`)."""
+        log start. The part still in the log is no deletion, and is read again (:meth:`_rewind`). Either way
+        the records delivered after the jump were not applied (records are applied in offset order only), so
+        they are read again too, once the commit point has gone past what was deleted."""
         tp = TopicPartition(skip.topic, skip.partition)
         try:
             starts, _ = await self.reader.bounds([tp])
         except Exception as exc:
             log.warning(
-                "watchdog: could not read the log start of %s[%d]: %r", skip.topic, skip.partition, exc
+                "watchdog: could not read the log start of %s[%d]: %r (the partition is fetched again if it "
+                "stalls)",
+                skip.topic,
+                skip.partition,
+                exc,
             )
             return
         start = starts.get(tp, 0)
+        gone = min(start, skip.resumed) - skip.first
+        if gone > 0:
+            deleted = Skip(skip.topic, skip.partition, skip.first, skip.first + gone)
+            RECORDS_SKIPPED.labels(deleted.topic).inc(deleted.count)
+            log.error(
+                "RECORDS SKIPPED: %d records of %s partition %d, offsets %d -> %d, were deleted (retention "
+                "or delete-records) before this worker read them; it went on at offset %d. Their events are "
+                "missing from the tables and alerts: replay them from the producer's copy if there is one.",
+                deleted.count,
+                deleted.topic,
+                deleted.partition,
+                deleted.first,
+                deleted.last,
+                skip.resumed,
+            )
+            self.points.deleted(generation, (deleted.topic, deleted.partition), deleted.resumed)
         if start < skip.resumed:
             await self._rewind(
                 Skip(skip.topic, skip.partition, max(skip.first, start), skip.resumed), generation
             )
-        gone = min(start, skip.resumed) - skip.first
-        if gone <= 0:
-            return
-        deleted = Skip(skip.topic, skip.partition, skip.first, skip.first + gone)
-        RECORDS_SKIPPED.labels(deleted.topic).inc(deleted.count)
-        log.error(
-            "RECORDS SKIPPED: %d records of %s partition %d, offsets %d -> %d, were deleted (retention or "
-            "delete-records) before this worker read them; it went on at offset %d. Their events are missing "
-            "from the tables and alerts: replay them from the producer's copy if there is one.",
-            deleted.count,
-            deleted.topic,
-            deleted.partition,
-            deleted.first,
-            deleted.last,
-            skip.resumed,
-        )
-        self.points.deleted(generation, (deleted.topic, deleted.partition), deleted.resumed)
+        else:
+            await self._seek(TP(skip.topic, skip.partition), skip.resumed, generation)
 
     async def _rewind(self, jumped: Skip, generation: int) -> None:
         """The stream jumped over records that are still in the log: seek back and read them.
@@ -221,6 +228,7 @@ class Watchdog:
                 sought,
                 jumped.first,
             )
+            await self._seek(tp, sought, generation)  # what it delivered was held back: read it again
             return
         try:
             await consumer.seek_wait({tp: jumped.first})
@@ -245,6 +253,22 @@ class Watchdog:
             jumped.first,
             jumped.count,
         )
+
+    async def _seek(self, tp: TP, offset: int, generation: int) -> None:
+        """Records from ``offset`` on are delivered again (those held back past a hole that is gone now)."""
+        app = self.app
+        if app.consumer_generation_id != generation or app.rebalancing or tp not in app.consumer.assignment():
+            return  # reassigned meanwhile: the new assignment starts again from the committed offset
+        try:
+            await app.consumer.seek_wait({tp: offset})
+        except Exception as exc:
+            log.warning(
+                "watchdog: seeking %s[%d] to %d failed: %r (the partition is fetched again if it stalls)",
+                tp.topic,
+                tp.partition,
+                offset,
+                exc,
+            )
 
     def stalled(self) -> list[dict[str, Any]]:
         """The stalled partitions as of the last look, for /healthz (empty: none)."""

@@ -1,8 +1,8 @@
 """kill -9 at ten seeded points of one long scenario (a day and a half, with a mass-casualty incident that
-raises alerts), a restart after each, with the memory store, against ground truth: computed independently
-from the produced events where it can be (consumed offsets, window statistics, open incidents, ambulances,
-beds), and for what has no independent truth here (incident, ward and surveillance alert episodes,
-surveillance state) a clean worker on the same events.
+raises alerts), a restart after each, with the memory store and with the rocksdb store, against ground
+truth: computed independently from the produced events where it can be (consumed offsets, window
+statistics, open incidents, ambulances, beds), and for what has no independent truth here (incident, ward
+and surveillance alert episodes, surveillance state) a clean worker on the same events.
 
 The kill points are facts, not times: each worker life is killed once it has dealt with a seeded number of
 events, so each kill lands while it reads, applies and writes.
@@ -115,11 +115,7 @@ def clean_run(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         worker.stop()
 
 
-# The rocksdb store (whose files survive the kill) is not exact yet: in its kill runs a restarted worker was
-# seen delivering a partition from far past the group's committed offset before Faust's seek, and what it
-# applied out of order moved the windows' and alerts' event-time clocks on (issue 13, still open; the
-# parameter is on branch wip/issue-13-reliability)
-@pytest.fixture(scope="module", params=["memory://"], ids=["memory"])
+@pytest.fixture(scope="module", params=["memory://", "rocksdb://"], ids=["memory", "rocksdb"])
 def runs(
     request: pytest.FixtureRequest,
     kafka: str,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vigil.platform.consumption import CommitPoints, Progress, Skip, SkipTracker, Stall, StallWatch
+from vigil.platform.consumption import CommitPoints, InOrder, Progress, Skip, SkipTracker, Stall, StallWatch
 
 T, CHANGELOG = "vigil.dispatch", "vigil-app-incidents-changelog"
 
@@ -336,3 +336,73 @@ def test_the_commit_is_always_the_first_offset_not_applied(
     if begin_after >= len(batches):
         points.begin(1, {K: start})
     assert points.commit_offset(K) == first_unapplied(start, applied)
+
+
+# -- InOrder: a batch's records are applied in offset order only --------------------------------------
+
+
+def admitted(points: CommitPoints, batch: list[tuple[tuple[str, int], int]]) -> list[int]:
+    in_order = points.batch()
+    return [offset for key, offset in batch if in_order.admit(key, offset)]
+
+
+def test_records_past_a_hole_wait_and_are_applied_when_read_again_in_order() -> None:
+    points = CommitPoints()
+    points.begin(1, {K: 313})
+    in_order = points.batch()
+    assert [o for o in [443, 444, 445] if in_order.admit(K, o)] == []
+    assert in_order.held == {K: [443, 444, 445]}
+    assert admitted(points, [(K, o) for o in range(313, 446)]) == list(range(313, 446))
+
+
+def test_a_batch_runs_on_from_its_own_records_and_stops_at_its_first_hole() -> None:
+    points = CommitPoints()
+    points.begin(1, {K: 0})
+    assert admitted(points, [(K, o) for o in [0, 1, 2, 4, 5, 3]]) == [0, 1, 2, 3]
+
+
+def test_records_read_again_below_the_commit_point_are_applied_again() -> None:
+    points = CommitPoints()
+    points.begin(1, {K: 0})
+    points.applied(1, K, range(10))
+    assert admitted(points, [(K, o) for o in [5, 6, 7, 8, 9, 10, 12]]) == [5, 6, 7, 8, 9, 10]
+
+
+def test_every_record_is_applied_while_the_generations_start_is_unknown() -> None:
+    assert admitted(CommitPoints(), [(K, 40), (K, 7)]) == [40, 7]
+
+
+def test_a_deleted_hole_lets_the_records_after_it_through() -> None:
+    points = CommitPoints()
+    points.begin(1, {K: 5})
+    assert admitted(points, [(K, 40), (K, 41)]) == []
+    points.deleted(1, K, 40)
+    assert admitted(points, [(K, 40), (K, 41)]) == [40, 41]
+
+
+def test_partitions_are_ordered_each_on_its_own() -> None:
+    other = ("vigil.dispatch", 1)
+    points = CommitPoints()
+    points.begin(1, {K: 0, other: 50})
+    assert admitted(points, [(K, 0), (other, 51), (K, 1), (other, 50)]) == [0, 1, 50]
+    assert isinstance(points.batch(), InOrder)
+
+
+@settings(max_examples=300, derandomize=True)
+@given(
+    start=st.integers(0, 20),
+    deliveries=st.lists(st.lists(st.integers(0, 60), max_size=20), max_size=15),
+)
+def test_what_is_applied_is_always_a_run_from_the_start(start: int, deliveries: list[list[int]]) -> None:
+    """Whatever order the stream delivers in, the applied records (read again or not) form one run from the
+    generation's start: nothing is ever applied before every record ahead of it."""
+    points = CommitPoints()
+    points.begin(1, {K: start})
+    applied: set[int] = set()
+    for batch in deliveries:
+        ran = admitted(points, [(K, o) for o in batch])
+        for offset in ran:
+            assert offset <= first_unapplied(start, applied)
+            applied.add(offset)
+        points.applied(1, K, ran)
+        assert points.commit_offset(K) == first_unapplied(start, applied)
