@@ -86,7 +86,7 @@ def register(pipe: Pipeline) -> None:
     spec = pipe.settings.test_jump_ahead
     offsets: NoReadOffsets = NoReadOffsets()
     if spec:
-        source, partition, count = spec.split(":")
+        source, partition, count = spec.split(":")[:3]
         offsets = JumpingReadOffsets(
             TP(pipe.topics.for_source(Source(source)).name, int(partition)), int(count)
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -226,6 +227,9 @@ class Pipeline:
     city_view: CityView | None = None
     turns: dict[str, asyncio.Lock] = field(default_factory=dict)
     commit_points: CommitPoints = field(default_factory=CommitPoints)
+    # partitions with records held back past a hole: key -> (generation, the offset they wait for, since when
+    # on the monotonic clock)
+    holds: dict[tuple[str, int], tuple[int, int, float]] = field(default_factory=dict)
 
     def turn(self, agent: str) -> asyncio.Lock:
         """Held by ``agent`` while it applies and flushes a batch, and by its timers while they judge and
@@ -371,14 +375,18 @@ class Pipeline:
             elif in_order.admit((msg.topic, msg.partition), msg.offset):
                 events.append(ev)
         for (topic, partition), held in in_order.held.items():
+            waiting_for = self.commit_points.commit_offset((topic, partition))
+            assert waiting_for is not None  # nothing is held while the start is unknown
+            if self.holds.get((topic, partition), (None, None))[:2] != (generation, waiting_for):
+                self.holds[(topic, partition)] = (generation, waiting_for, time.monotonic())
             log.info(
-                "%s: %s[%d] offsets %d..%d not applied yet: offset %s comes first (read again after a seek)",
+                "%s: %s[%d] offsets %d..%d not applied yet: offset %d comes first (read again after a seek)",
                 agent,
                 topic,
                 partition,
                 held[0],
                 held[-1],
-                self.commit_points.commit_offset((topic, partition)),
+                waiting_for,
             )
         for ev in events:
             msg = ev.message

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 EXIT_STALLED = 75  # EX_TEMPFAIL: a temporary failure, start again
 READ_TIMEOUT_MS = 10_000
+HOLD_S = 2.0  # how long records may wait behind a hole before the partition is fetched again from it
 
 
 def check_interval(stall_after_s: float) -> float:
@@ -84,7 +85,10 @@ class DeliveryWatch(Sensor):
         self.watchdog = watchdog
 
     def on_message_in(self, tp: Any, offset: int, message: Any) -> None:
-        self.watchdog.delivered(tp, offset, message.generation_id)
+        if tp != self.unseen:
+            self.watchdog.delivered(tp, offset, message.generation_id)
+
+    unseen: TP | None = None  # TEST ONLY (VIGIL_TEST_JUMP_AHEAD=...:unseen): a partition not watched
 
 
 class Watchdog:
@@ -274,6 +278,30 @@ class Watchdog:
         """The stalled partitions as of the last look, for /healthz (empty: none)."""
         return self.report
 
+    def release_holds(self) -> None:
+        """Records held back past a hole (records are applied in offset order only) are fetched again from
+        the hole once it has lasted HOLD_S: the jump that made it is normally seen and sought back at once
+        (:meth:`_rewind`), and this bounds the wait whatever made it, far below ``stall_after_s``."""
+        app = self.app
+        if app.rebalancing or app.in_recovery:
+            return
+        now = time.monotonic()
+        generation = app.consumer_generation_id
+        for key, (held_in, waiting_for, since) in list(self.pipe.holds.items()):
+            point = self.points.commit_offset(key)
+            if held_in != generation or point is None or point > waiting_for:
+                del self.pipe.holds[key]  # applied past it, or a new generation starts again
+            elif now - since >= HOLD_S:
+                self.pipe.holds[key] = (held_in, waiting_for, now)
+                log.warning(
+                    "watchdog: %s[%d] has records held back for %.0f s behind offset %d, not yet read: "
+                    "fetching it again from there",
+                    *key,
+                    now - since,
+                    waiting_for,
+                )
+                self._fetch_again(Stall(key[0], key[1], waiting_for, waiting_for + 1, since))
+
     async def check(self) -> None:
         app = self.app
         if app.rebalancing or app.in_recovery:
@@ -445,7 +473,12 @@ def register(pipe: Pipeline) -> Watchdog:
         {topics.for_source(s).name for s in Source}
         | {topics.fleet.name, topics.intervals.name, topics.fever_calls.name},
     )
-    pipe.app.sensors.add(DeliveryWatch(watchdog))
+    delivery = DeliveryWatch(watchdog)
+    jump = pipe.settings.test_jump_ahead
+    if jump and jump.endswith(":unseen"):
+        source, partition = jump.split(":")[:2]
+        delivery.unseen = TP(topics.for_source(Source(source)).name, int(partition))
+    pipe.app.sensors.add(delivery)
     pipe.app.on_partitions_assigned.connect(watchdog.on_assigned)  # type: ignore[arg-type]  # mode stub
     if pipe.settings.test_block_agent:
         block_agent_for_test(pipe, pipe.settings.test_block_agent)
@@ -453,6 +486,10 @@ def register(pipe: Pipeline) -> Watchdog:
     @pipe.timer(check_interval(pipe.settings.stall_after_s))
     async def watchdog_check() -> None:
         await watchdog.check()
+
+    @pipe.timer(HOLD_S / 2)
+    async def watchdog_holds() -> None:
+        watchdog.release_holds()
 
     async def close_reader_at_stop() -> None:
         """The reader's consumer closes with the app's exit stack (as the fleet agent's does)."""

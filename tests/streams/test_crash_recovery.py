@@ -18,8 +18,10 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -115,20 +117,14 @@ def clean_run(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         worker.stop()
 
 
-@pytest.fixture(scope="module", params=["memory://", "rocksdb://"], ids=["memory", "rocksdb"])
-def runs(
-    request: pytest.FixtureRequest,
-    kafka: str,
-    clean_run: tuple[list[Event], Run],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[list[Event], Run, Run]]:
+STORES = ("memory://", "rocksdb://")
+
+
+def killed_run(kafka: str, events: list[Event], store: str, home: Path) -> Run:
     """The same log in another namespace, read by a worker killed once it has dealt with a seeded number of
     events, ten times, each life on the same state folder (what rocksdb keeps there survives the kill)."""
-    events, clean = clean_run
-    store: str = request.param
     topics = Topics(f"crash{store[:4]}{datetime.now().strftime('%H%M%S%f')}", 4)
     asyncio.run(produce(kafka, topics, events))
-    home = tmp_path_factory.mktemp(f"crash-{store[:-3]}")
     crash_run = Run(topics, launch_worker(kafka, topics.namespace, home, VIGIL_STORE=store, **WORKER), {})
     try:
         rng = random.Random(SEED)
@@ -137,14 +133,51 @@ def runs(
             deadline = time.monotonic() + 120
             while sum(processed(scrape(crash_run.worker.metrics_url), s.value) for s in Source) < share:
                 # as fast as the page answers: the kill lands while the worker reads, applies and writes
-                assert time.monotonic() < deadline, f"kill {n + 1}: never dealt with {share} events"
+                assert time.monotonic() < deadline, f"{store} kill {n + 1}: never dealt with {share} events"
             kill(crash_run.worker)
             crash_run.kills += 1
             crash_run.worker = launch_worker(kafka, topics.namespace, home, VIGIL_STORE=store, **WORKER)
         crash_run.pages = settled(kafka, topics, crash_run.worker)
-        yield events, clean, crash_run
-    finally:
+    except BaseException:
         crash_run.worker.stop()
+        raise
+    return crash_run
+
+
+@pytest.fixture(scope="module")
+def crash_runs(
+    kafka: str, clean_run: tuple[list[Event], Run], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Run]]:
+    """One killed run per store, both at once (each mostly waits on its worker's restarts and rebalances:
+    run one after the other they took 2.5 min each). The pool's threads live until the workers are stopped:
+    a worker is tied to the thread that started it (it gets SIGTERM when that thread ends)."""
+    events, _ = clean_run
+    homes = {store: tmp_path_factory.mktemp(f"crash-{store[:-3]}") for store in STORES}
+    done: dict[str, Run] = {}
+    pool = ThreadPoolExecutor(len(STORES))
+    try:
+        futures = {store: pool.submit(killed_run, kafka, events, store, homes[store]) for store in STORES}
+        failures = []
+        for store, future in futures.items():
+            try:
+                done[store] = future.result()
+            except BaseException as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+        yield done
+    finally:
+        for run in done.values():
+            run.worker.stop()
+        pool.shutdown()
+
+
+@pytest.fixture(scope="module", params=STORES, ids=["memory", "rocksdb"])
+def runs(
+    request: pytest.FixtureRequest, clean_run: tuple[list[Event], Run], crash_runs: dict[str, Run]
+) -> tuple[list[Event], Run, Run]:
+    events, clean = clean_run
+    return events, clean, crash_runs[request.param]
 
 
 def test_ten_kills_happened_and_everything_produced_was_consumed(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -241,6 +242,30 @@ def test_records_jumped_over_while_still_in_the_log_are_read_after_all(
     log = worker.process.log_path.read_text(errors="replace")
     assert "VIGIL_TEST_JUMP_AHEAD" in log, "the hook never jumped: this test proved nothing"
     assert f"{topic}[0] delivered offset 6 where 1 was expected; those 5 records" in log
+    assert consumed([page], "dispatch") == 60 and skipped(page) == {}
+
+
+def test_records_held_behind_a_jump_nobody_saw_are_read_in_order_within_seconds(
+    kafka: str, namespace: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """The same jump, but the watchdog does not see it (the hook hides that partition's deliveries from it):
+    the records after the hole are held back, not applied out of order, and the partition is fetched again
+    from the hole long before a stall would be reported (60 s here)."""
+    topics = Topics(namespace, 4)
+    topic = topics.dispatch.name
+    asyncio.run(ensure_topics(kafka, topics.all()))
+    written = produce_calls(kafka, topic, "h", 60)
+    assert len(written[0]) >= 10, written
+    worker = start_worker(namespace, VIGIL_TEST_JUMP_AHEAD="dispatch:0:5:unseen", VIGIL_STALL_AFTER_S="60")
+    page = wait_until(
+        worker.metrics_url, lambda s: consumed([s], "dispatch") >= 60, 60, "all 60 calls applied"
+    )
+    wait_group_caught_up(kafka, topics.app_id, [[topic]], 60)
+    log = worker.process.log_path.read_text(errors="replace")
+    assert "VIGIL_TEST_JUMP_AHEAD" in log, "the hook never jumped: this test proved nothing"
+    assert re.search(rf"{re.escape(topic)}\[0\] offsets 6\.\.\d+ not applied yet: offset 1 comes first", log)
+    assert f"{topic}[0] has records held back" in log and "fetching it again from there" in log
+    assert "STALLED" not in log and reread(page).get(topic, 0) == 0  # not the jump's seek back, not a stall
     assert consumed([page], "dispatch") == 60 and skipped(page) == {}
 
 

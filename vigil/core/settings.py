@@ -162,11 +162,12 @@ class Settings(BaseSettings):
     )
     test_jump_ahead: str | None = Field(
         default=None,
-        pattern=r"^(dispatch|sentinel|beds):[0-9]+:[1-9][0-9]*$",
+        pattern=r"^(dispatch|sentinel|beds):[0-9]+:[1-9][0-9]*(:unseen)?$",
         description="TEST ONLY, never set in production: SOURCE:PARTITION:N makes the worker seek past the "
         "next N records at its first delivery from that partition of the source's topic, as a Faust restart "
-        "race was seen to, to exercise the watchdog's seek back (tests/streams/test_watchdog.py). "
-        "Empty: off.",
+        "race was seen to, to exercise the watchdog's seek back (tests/streams/test_watchdog.py); with "
+        ":unseen the watchdog does not see that partition's deliveries, so only the records held back behind "
+        "the hole bring it back. Empty: off.",
     )
 
     # -- dispatch analytics ---------------------------------------------------------------------------------
