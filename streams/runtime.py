@@ -375,7 +375,8 @@ class Pipeline:
             elif in_order.admit((msg.topic, msg.partition), msg.offset):
                 events.append(ev)
         for (topic, partition), held in in_order.held.items():
-            waiting_for = self.commit_points.commit_offset((topic, partition))
+            # where the hole starts: past this batch's own records (the commit point moves after the flush)
+            waiting_for = in_order.waiting_for((topic, partition))
             assert waiting_for is not None  # nothing is held while the start is unknown
             if self.holds.get((topic, partition), (None, None))[:2] != (generation, waiting_for):
                 self.holds[(topic, partition)] = (generation, waiting_for, time.monotonic())

@@ -301,6 +301,10 @@ class InOrder:
         self._next[key] = max(expected, offset + 1)
         return True
 
+    def waiting_for(self, key: Key) -> int | None:
+        """The first offset of ``key`` not applied (the hole's start) after the records admitted so far."""
+        return self._next.get(key)
+
 
 def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
