@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
@@ -26,6 +25,10 @@ def register(pipe: Pipeline) -> None:
     # each district's level-zero alert (firing or waiting out its minimum duration), restored after a restart
     # or rebalance: a firing alert is neither lost nor announced again as new
     alerts_table = pipe.table("district-alerts")
+    # per fleet partition, the event time up to which its districts' level zero has been judged: a restart
+    # judges the units' status changes after it (their timelines are in the units table)
+    judged_table = pipe.table("district-alerts-clock")
+    lateness = pipe.settings.alert_lateness_s
     home = pipe.city.unit_district
     names = {d.id: d.name_zh for d in pipe.city.districts}
     assert pipe.alerts is not None
@@ -46,6 +49,11 @@ def register(pipe: Pipeline) -> None:
     partition_of: dict[str, int] = {}  # district -> its partition on the fleet topic
     dirty: set[str] = set()  # districts whose alert entry changed in this batch
     restored_generation = [-1]
+    judged: dict[int, float] = {}  # fleet partition -> event time judged up to
+    saved_judged: dict[int, float] = {}
+    # districts with status changes not yet judged -> the earliest (a change at or before the partition's
+    # judged time came later than the allowance: judged from there)
+    waiting: dict[str, float] = {}
 
     def restore() -> None:
         """First event (or timer run) after a (re)assignment: index units and restore alert state."""
@@ -59,6 +67,13 @@ def register(pipe: Pipeline) -> None:
         book.restore((fp, v) for _, e in stored for fp, v in e["book"].items())
         book.changed.clear()
         dirty.clear()
+        judged.clear()
+        judged.update((int(p), t) for p, t in judged_table.items())
+        saved_judged.clear()
+        saved_judged.update(judged)
+        waiting.clear()
+        for known in unit_table.values():  # every change after its partition's judged time
+            waiting[known["district"]] = float("inf")
 
     def note_changes() -> None:
         for fp in book.changed:
@@ -105,53 +120,98 @@ def register(pipe: Pipeline) -> None:
         before = unit_table.get(event.unit)
         state, update = fleet.apply(before, event, home.get(event.unit))
         # an older event than the status held is normal here, not late input: the unit's events come from
-        # several dispatch partitions (one per incident) and interleave on this topic; last writer wins
-        if update is fleet.Update.LATE:  # the status stands; the event is remembered in its timeline
-            unit_table.set(event.unit, state, msg.partition)
-        if update is not fleet.Update.APPLIED:
+        # several dispatch partitions (one per incident) and interleave on this topic; last writer wins, and
+        # the event goes into the unit's timeline, which level zero is judged on (judge_level_zero)
+        if update not in (fleet.Update.APPLIED, fleet.Update.LATE):
             return
         unit_table.set(event.unit, state, msg.partition)
         district = state["district"]
         partition_of[district] = msg.partition
         units_of.setdefault(district, set()).add(event.unit)
-        at = event.event_time
-        states = [unit_table.get(u) for u in units_of[district]]  # None: listed, status not yet known
-        holding = level_zero_conditions(district, names.get(district, district), states, at)
-        if before is not None and datetime.fromisoformat(before["since"]) > at:
-            book.redate(holding)  # a late event moved when the units' statuses began
-        alerts.publish(book.reconcile("district", district, holding, at), outbox)
+        t = event.event_time.timestamp()
+        if t <= judged.get(msg.partition, float("-inf")):
+            waiting[district] = min(waiting.get(district, t), t)
+        else:
+            waiting.setdefault(district, float("inf"))
+
+    def judge_level_zero(horizon: float, outbox: Outbox) -> None:
+        """Judge each waiting district's level zero at each of its units' status changes up to event time
+        ``horizon``, in time order, with the units as they stood then (``fleet.as_of``); a condition that
+        has held its minimum duration by a change fires before that change is judged."""
+        until = epoch(horizon)
+        for district, earliest in list(waiting.items()):
+            partition = pipe.partition_of(source_spec, district.encode())  # the topic is keyed by district
+            if partition not in owned_now:
+                continue
+            partition_of[district] = partition
+            done = judged.get(partition)
+            if done is None:
+                after = None  # never judged: every change known
+            elif earliest <= done:
+                after = epoch(earliest - 1e-6)  # from the change that came later than the allowance
+            else:
+                after = epoch(done)
+            states = [unit_table.get(u) for u in units_of.get(district, ())]  # None: not yet known
+            changes = sorted({c for s in states for c in fleet.status_changes(s, after, until)})
+            name = names.get(district, district)
+            for at in changes:
+                # its own pending condition only: other districts are not judged up to ``at`` yet
+                due = [c for c in book.pending.values() if c.labels.get("district") == district]
+                alerts.publish([r for c in due if (r := book.fire(c, at)) is not None], outbox)
+                holding = level_zero_conditions(district, name, [fleet.as_of(s, at) for s in states], at)
+                alerts.publish(book.reconcile_as_of("district", district, holding, at), outbox)
+            if any(fleet.status_changes(s, until) for s in states):
+                waiting[district] = float("inf")  # changes beyond the horizon: judged when it gets there
+            else:
+                del waiting[district]
         note_changes()
+        for partition in owned_now:
+            judged[partition] = max(judged.get(partition, horizon), horizon)
+        alerts.publish(book.promote(until), outbox)
+
+    owned_now: set[int] = set()
+
+    def judge(outbox: Outbox) -> None:
+        """Up to the time every dispatch partition's unit events are known here, less the lateness allowance
+        (an event up to that much older may still be on its way)."""
+        restore()
+        owned_now.clear()
+        owned_now.update(pipe.owned(source_spec.name))
+        until = confirmed_until(owned_now)
+        if until is None:
+            return
+        judge_level_zero(until - lateness, outbox)
+        save()
+        for partition in owned_now:
+            if judged.get(partition) != saved_judged.get(partition):
+                judged_table.set(str(partition), judged[partition], partition)
+                saved_judged[partition] = judged[partition]
 
     def before_flush(outbox: Outbox) -> None:
-        """A level zero that has now lasted its minimum duration fires, judged at the time up to which every
-        dispatch partition's unit events are known here (never at the newest event seen: an older one may
-        still be on its way from a slower partition)."""
-        until = confirmed_until(pipe.owned(source_spec.name))
-        if book.pending and until is not None:
-            alerts.publish(book.promote(epoch(until)), outbox)
-        save()
+        judge(outbox)
 
     @pipe.app.agent(pipe.topic(source_spec), name="fleet", concurrency=1)
     async def fleet_agent(stream: Any) -> None:
-        await pipe.consume("fleet", Source.DISPATCH, stream, handle, (unit_table, alerts_table), before_flush)
+        await pipe.consume(
+            "fleet", Source.DISPATCH, stream, handle, (unit_table, alerts_table, judged_table), before_flush
+        )
 
     @pipe.timer(2.0)
     async def level_zero_due() -> None:
-        """On a quiet night no unit event may come for a while, but the dispatch workers' clock reports do:
-        a level zero that has lasted its minimum duration by the confirmed time fires."""
+        """On a quiet night no unit event may come for a while, but time goes on (the dispatch workers' clock
+        reports, idle partitions): a level zero that has lasted its minimum duration by then fires."""
         ends = await end_reader.end_offsets(dispatch_tps)
         dispatch_ends.update({tp.partition: end for tp, end in ends.items()})
         async with pipe.turn("fleet"):  # never between a batch's output and its state
-            until = confirmed_until(pipe.owned(source_spec.name))
-            if until is None:
+            if not pipe.owned(source_spec.name):
                 return
             restore()
-            if book.pending:
-                await alerts.publish_now(book.promote(epoch(until)))
-                outbox = Outbox(pipe.app)
-                save()
-                alerts_table.flush(outbox)
-                await outbox.flush()
+            outbox = Outbox(pipe.app)
+            judge(outbox)
+            alerts.refresh()
+            alerts_table.flush(outbox)
+            judged_table.flush(outbox)
+            await outbox.flush()
 
     async def close_end_reader_at_stop() -> None:
         """Hand the reader's consumer to the app's exit stack, which the worker unwinds as it stops, after

@@ -127,17 +127,6 @@ class AlertBook:
         self.changed.add(fp)
         return record
 
-    def redate(self, holding: Iterable[Condition]) -> None:
-        """Give conditions still waiting out their minimum duration the start they have now: an event that
-        arrived late can move it (a unit's run of busy statuses cut by an older "available"), and the
-        condition must fire dated by the events, not by the order they arrived in. Firing alerts keep
-        theirs."""
-        for c in holding:
-            waiting = self.pending.get(c.fingerprint)
-            if waiting is not None and waiting.since != c.since:
-                self.pending[c.fingerprint] = c
-                self.changed.add(c.fingerprint)
-
     def promote(self, at: datetime) -> list[AlertRecord]:
         """Fire the pending conditions that have held for their minimum duration by event time ``at``.
 

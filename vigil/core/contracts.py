@@ -378,6 +378,7 @@ TABLES: dict[str, str] = {
     "incident-alerts-clock": "dispatch",
     "units": "fleet",
     "district-alerts": "fleet",
+    "district-alerts-clock": "fleet",
     "wards": "beds",
     "capacity-alerts": "beds",
     "sites": "sentinel",

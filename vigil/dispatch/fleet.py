@@ -139,3 +139,41 @@ def _initial(event: DispatchEvent, home_district: str | None) -> UnitState:
         since=event.event_time.isoformat(),
         event_id=event.event_id,
     )
+
+
+def as_of(state: UnitState | None, at: datetime) -> UnitState | None:
+    """The unit as its timeline had it at event time ``at``: the status of its newest event by then, and
+    since when that status ran. None when nothing of the unit was known by then (a timeline that has
+    dropped older entries stands by its oldest one instead).
+
+    Level zero is judged on these, at each status change in event-time order, not on the statuses held when
+    the worker judges: those already include events later than the moment judged."""
+    if state is None:
+        return None
+    recent = _timeline(state)
+    known = [entry for entry in recent if datetime.fromisoformat(entry[0]) <= at]
+    if not known:
+        if len(recent) < RECENT:
+            return None
+        known = recent[:1]
+    newest = known[-1]
+    if newest[2] == state["event_id"] and len(known) == len(recent):
+        return state
+    past = UnitState(**{**state, "status": newest[1], "since": newest[0], "event_id": newest[2]})
+    past["status_since"] = _run_start(known)
+    past["recent"] = known
+    for gone in ("hospital", "waiting_since"):  # what the newest status said; not needed to judge
+        past.pop(gone, None)  # type: ignore[misc]
+    return past
+
+
+def status_changes(
+    state: UnitState | None, after: datetime | None, until: datetime | None = None
+) -> list[datetime]:
+    """Event times of the unit's known status events after ``after`` and up to ``until`` (None: no bound)."""
+    out = []
+    for entry in _timeline(state):
+        t = datetime.fromisoformat(entry[0])
+        if (after is None or t > after) and (until is None or t <= until):
+            out.append(t)
+    return out

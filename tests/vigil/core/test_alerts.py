@@ -118,19 +118,3 @@ def test_a_condition_that_lasted_its_minimum_but_cleared_before_promotion_is_an_
     )
     assert episode.annotations["duration_s"] == "1800"
     assert book.pending == {} and book.active == {} and book.held_back == {}
-
-
-def test_a_late_event_redates_a_waiting_condition_but_never_a_firing_one() -> None:
-    """beiyuan's only unit: busy at 0 (one dispatch partition), busy again at 6 (the same), and between them
-    "available" at 5 from another partition, arriving last: the level zero began at 6, whatever the order."""
-    book = AlertBook("fleet", policy=TEN_MIN)
-    book.reconcile("district", "beiyuan", [zero("beiyuan", minutes(0))], minutes(0))
-    book.reconcile("district", "beiyuan", [zero("beiyuan", minutes(0))], minutes(6))  # run not yet cut
-    book.redate([zero("beiyuan", minutes(6))])  # the late "available" at 5 cuts the run: it began at 6
-    book.changed.clear()
-    assert book.promote(minutes(15)) == []  # would have fired at 10 with the old start
-    [fired] = book.promote(minutes(16))
-    assert fired.starts_at == minutes(6)
-    book.changed.clear()
-    book.redate([zero("beiyuan", minutes(8))])  # firing: published with its start, which stays
-    assert book.active[fired.fingerprint].starts_at == minutes(6) and not book.changed

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from vigil.core.contracts import DispatchEvent, EventType
-from vigil.dispatch.fleet import UnitState, UnitStatus, Update, apply
+from vigil.dispatch.fleet import UnitState, UnitStatus, Update, apply, as_of, status_changes
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -115,3 +119,53 @@ def test_a_late_event_cuts_the_run_it_belongs_in() -> None:
     assert update is Update.APPLIED and state["status"] == UnitStatus.DISPATCHED.value
     assert state.get("status_since") == (T0 + timedelta(minutes=12)).isoformat()
     assert state == fold([SEQ[0], x, cancel, y])  # the same as in order
+
+
+# -- as_of: the unit as it stood at a past moment, from its timeline, whatever order the events came in --
+
+STATUS_EVENTS = [
+    EventType.UNIT_NOTIFIED,
+    EventType.AT_HOSPITAL,
+    EventType.CLEARED,
+    EventType.CANCELLED,
+    EventType.UNIT_AVAILABLE,
+    EventType.UNIT_OUT_OF_SERVICE,
+]
+
+
+@settings(max_examples=300, derandomize=True)
+@given(
+    st.lists(st.tuples(st.sampled_from(STATUS_EVENTS), st.integers(1, 200)), min_size=1, max_size=14),
+    st.randoms(use_true_random=False),
+)
+def test_as_of_equals_folding_in_time_order_only_the_events_up_to_then(
+    steps: list[tuple[EventType, int]], rng: random.Random
+) -> None:
+    events = [SEQ[0], *(ev(n + 1, et, minute) for n, (et, minute) in enumerate(steps))]
+    arrived = events[:1] + rng.sample(events[1:], len(events) - 1)  # the roster event first, then any order
+    final = fold(arrived)
+    for moment in sorted({e.event_time for e in events}):
+        past = as_of(final, moment)
+        truth = fold(
+            sorted((e for e in events if e.event_time <= moment), key=lambda e: (e.event_time, e.event_id))
+        )
+        assert past is not None
+        assert (past["status"], past.get("status_since", past["since"])) == (
+            truth["status"],
+            truth.get("status_since", truth["since"]),
+        ), moment
+
+
+def test_nothing_is_known_of_a_unit_before_its_first_event() -> None:
+    state = fold(SEQ)
+    assert as_of(state, T0 - timedelta(minutes=1)) is None
+    assert as_of(None, T0) is None
+    assert as_of(state, T0 + timedelta(minutes=70)) == state
+
+
+def test_status_changes_between_two_times() -> None:
+    state = fold(SEQ)
+    minutes = [T0 + timedelta(minutes=m) for m in (0, 5, 40, 70)]
+    assert status_changes(state, None) == minutes
+    assert status_changes(state, minutes[0], minutes[2]) == minutes[1:3]
+    assert status_changes(state, minutes[3]) == []
