@@ -25,8 +25,9 @@ def register(pipe: Pipeline) -> None:
     # each district's level-zero alert (firing or waiting out its minimum duration), restored after a restart
     # or rebalance: a firing alert is neither lost nor announced again as new
     alerts_table = pipe.table("district-alerts")
-    # per fleet partition, the event time up to which its districts' level zero has been judged: a restart
-    # judges the units' status changes after it (their timelines are in the units table)
+    # per fleet partition, the event time up to which its districts' level zero has been judged (a restart
+    # judges the units' status changes after it: their timelines are in the units table) and how far each
+    # dispatch partition was reported there (a restart need not wait for a quiet one to report again)
     judged_table = pipe.table("district-alerts-clock")
     lateness = pipe.settings.alert_lateness_s
     home = pipe.city.unit_district
@@ -50,7 +51,7 @@ def register(pipe: Pipeline) -> None:
     dirty: set[str] = set()  # districts whose alert entry changed in this batch
     restored_generation = [-1]
     judged: dict[int, float] = {}  # fleet partition -> event time judged up to
-    saved_judged: dict[int, float] = {}
+    saved_judged: dict[int, dict[str, Any]] = {}
     # districts with status changes not yet judged -> the earliest (a change at or before the partition's
     # judged time came later than the allowance: judged from there)
     waiting: dict[str, float] = {}
@@ -68,9 +69,15 @@ def register(pipe: Pipeline) -> None:
         book.changed.clear()
         dirty.clear()
         judged.clear()
-        judged.update((int(p), t) for p, t in judged_table.items())
         saved_judged.clear()
-        saved_judged.update(judged)
+        wall = time.monotonic()
+        for key, entry in judged_table.items():
+            partition = int(key)
+            judged[partition] = entry["t"]
+            saved_judged[partition] = entry
+            mark = marks.setdefault(partition, Watermark(dispatch_partitions))
+            for dispatch_partition, (t, offset) in entry["m"].items():
+                mark.report(int(dispatch_partition), t, offset, wall)
         waiting.clear()
         for known in unit_table.values():  # every change after its partition's judged time
             waiting[known["district"]] = float("inf")
@@ -183,9 +190,14 @@ def register(pipe: Pipeline) -> None:
         judge_level_zero(until - lateness, outbox)
         save()
         for partition in owned_now:
-            if judged.get(partition) != saved_judged.get(partition):
-                judged_table.set(str(partition), judged[partition], partition)
-                saved_judged[partition] = judged[partition]
+            mark = marks.get(partition)
+            entry = {
+                "t": judged[partition],
+                "m": {str(p): list(r) for p, r in (mark.reports() if mark else {}).items()},
+            }
+            if entry != saved_judged.get(partition):
+                judged_table.set(str(partition), entry, partition)
+                saved_judged[partition] = entry
 
     def before_flush(outbox: Outbox) -> None:
         judge(outbox)

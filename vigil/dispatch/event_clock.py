@@ -48,6 +48,11 @@ class Watermark:
         self._offsets[partition] = max(self._offsets.get(partition, offset), offset)
         self._heard[partition] = wall
 
+    def reports(self) -> dict[int, tuple[float, int]]:
+        """Partition -> (event time, offset) reached, as reported: stored, so a restart need not wait for a
+        quiet partition to report again."""
+        return {p: (self._times[p], self._offsets[p]) for p in self._times}
+
     def value(self, wall: float, ends: dict[int, int]) -> float | None:
         """The event time every partition that is not idle has reached; None while a partition with
         messages has not reported, or when nothing is known."""

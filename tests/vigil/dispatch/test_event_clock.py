@@ -47,3 +47,19 @@ def test_only_a_partition_processed_to_its_end_and_quiet_is_idle() -> None:
     assert mark.value(10.0, {0: 10, 1: 10}) == 900.0  # both done and quiet: the newest time reached
     # silence is not idleness: a starved worker is quiet too, with messages still waiting on its partition
     assert mark.value(10.0, {0: 25, 1: 10}) == 500.0
+
+
+def test_a_watermark_rebuilt_from_its_reports_holds_back_and_lets_go_as_before() -> None:
+    """What a restart rebuilds from the stored reports: a partition still behind its end holds the value
+    back at its time; one processed to its end lets go once idle, without reporting again."""
+    mark = Watermark(2)
+    mark.report(0, 100.0, 9, wall=0.0)
+    mark.report(1, 250.0, 19, wall=0.0)
+    rebuilt = Watermark(2)
+    for p, (t, offset) in mark.reports().items():
+        rebuilt.report(p, t, offset, wall=50.0)
+    assert rebuilt.reports() == {0: (100.0, 9), 1: (250.0, 19)}
+    ends = {0: 30, 1: 20}  # partition 0 has more to read, 1 is processed to its end
+    assert rebuilt.value(51.0, ends) == 100.0
+    assert rebuilt.value(60.0, ends) == 100.0  # 1 is idle now; 0 still holds back at its time
+    assert rebuilt.value(60.0, {0: 10, 1: 20}) == 250.0  # both idle: the newest time known
