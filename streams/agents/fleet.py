@@ -125,7 +125,9 @@ def register(pipe: Pipeline) -> None:
         event = decode(raw, Source.DISPATCH)
         assert isinstance(event, DispatchEvent) and event.unit is not None
         before = unit_table.get(event.unit)
-        state, update = fleet.apply(before, event, home.get(event.unit))
+        done = judged.get(msg.partition)  # the timeline keeps every status event not yet judged
+        judged_until = None if done is None else epoch(done)
+        state, update = fleet.apply(before, event, home.get(event.unit), judged_until)
         # an older event than the status held is normal here, not late input: the unit's events come from
         # several dispatch partitions (one per incident) and interleave on this topic; last writer wins, and
         # the event goes into the unit's timeline, which level zero is judged on (judge_level_zero)

@@ -59,12 +59,19 @@ class UnitState(TypedDict):
 
 
 def apply(
-    state: UnitState | None, event: DispatchEvent, home_district: str | None
+    state: UnitState | None,
+    event: DispatchEvent,
+    home_district: str | None,
+    judged_until: datetime | None = None,
 ) -> tuple[UnitState, Update]:
     """Fold a unit-bearing event; an event older than the status held is late and changes nothing.
 
     The unit is counted in its home district (where it is stationed), not the incident's district; for an
     ambulance the city file does not know, the district of its own status events stands in.
+
+    ``judged_until``: the event time up to which the unit's district has been judged (None: not yet). The
+    timeline keeps every status event after it (level zero is still to be judged on them, with the unit as it
+    stood at each: :func:`as_of`) and the :data:`RECENT` newest before it, at most :data:`MOST` in all.
     """
     assert event.unit is not None
     status = STATUS_AFTER.get(event.event_type)
@@ -77,9 +84,10 @@ def apply(
     recent = _timeline(state)
     if any(r[2] == event.event_id for r in recent):
         return state if state is not None else _initial(event, home_district), Update.DUPLICATE
-    recent = sorted([*recent, [event.event_time.isoformat(), status.value, event.event_id]], key=_when)[
-        -RECENT:
-    ]
+    recent = _trimmed(
+        sorted([*recent, [event.event_time.isoformat(), status.value, event.event_id]], key=_when),
+        judged_until,
+    )
     if state is not None and datetime.fromisoformat(state["since"]) > event.event_time:
         # older than the status held: the status stands, but the event may cut the run it began with
         late = UnitState(**{**state, "recent": recent, "status_since": _run_start(recent)})
@@ -106,7 +114,17 @@ def apply(
     return updated, Update.APPLIED
 
 
-RECENT = 16
+RECENT = 16  # status events kept from before the judged time: the runs of statuses they end
+MOST = 512  # status events kept in all: a unit whose district is not judged for long keeps the newest
+
+
+def _trimmed(recent: list[list[str]], judged_until: datetime | None) -> list[list[str]]:
+    if judged_until is None:
+        return recent[-MOST:]
+    cut = 0
+    while cut < len(recent) and datetime.fromisoformat(recent[cut][0]) <= judged_until:
+        cut += 1
+    return (recent[max(0, cut - RECENT) : cut] + recent[cut:])[-MOST:]
 
 
 def _when(entry: list[str]) -> tuple[datetime, str]:

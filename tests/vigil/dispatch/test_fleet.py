@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vigil.core.contracts import DispatchEvent, EventType
-from vigil.dispatch.fleet import UnitState, UnitStatus, Update, apply, as_of, status_changes
+from vigil.dispatch.fleet import MOST, RECENT, UnitState, UnitStatus, Update, apply, as_of, status_changes
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -154,6 +154,35 @@ def test_as_of_equals_folding_in_time_order_only_the_events_up_to_then(
             truth["status"],
             truth.get("status_since", truth["since"]),
         ), moment
+
+
+@settings(max_examples=200, derandomize=True)
+@given(
+    st.lists(st.tuples(st.sampled_from(STATUS_EVENTS), st.integers(1, 600)), min_size=20, max_size=60),
+    st.integers(0, 600),
+    st.randoms(use_true_random=False),
+)
+def test_a_timeline_keeps_every_event_not_yet_judged_however_many(
+    steps: list[tuple[EventType, int]], judged_minute: int, rng: random.Random
+) -> None:
+    """The fleet judges level zero up to a time behind the newest events: a unit with more status events
+    than RECENT after that time (a mass-casualty night) is still known as it stood at each of them."""
+    judged = T0 + timedelta(minutes=judged_minute)
+    events = [SEQ[0], *(ev(n + 1, et, minute) for n, (et, minute) in enumerate(steps))]
+    arrived = events[:1] + rng.sample(events[1:], len(events) - 1)
+    state = None
+    for e in arrived:
+        state, _ = apply(state, e, "beiyuan", judged)
+    assert state is not None
+    in_order = sorted(events, key=lambda e: (e.event_time, e.event_id))
+    for moment in sorted({e.event_time for e in events if e.event_time > judged}):
+        truth = fold([e for e in in_order if e.event_time <= moment])
+        past = as_of(state, moment)
+        assert past is not None
+        assert past["status"] == truth["status"], moment
+    kept = state.get("recent") or []
+    assert len([k for k in kept if datetime.fromisoformat(k[0]) <= judged]) <= RECENT
+    assert len(kept) <= MOST
 
 
 def test_nothing_is_known_of_a_unit_before_its_first_event() -> None:
