@@ -13,11 +13,9 @@ levels). It is sent clean to one namespace and doubled and shuffled to another, 
 - alert episodes (name, labels, severity, start, end) from the alerts topic, against each other: the
   surveillance alerts and the ward alerts judged on each snapshot; the incident alerts (stalled incident,
   offload delay), which both workers judge 300 s behind each partition's newest event
-  (``alert_lateness_s``), so every event of the shuffled log has arrived before its time is judged. Level
-  zero is judged on unit events in arrival order, with no such allowance: a unit's late "available" does not
-  end an episode where it happened. That comparison is kept as an xfail that documents the gap (not strict:
-  with the arrival order of a given run it can pass); make it a plain test once the fleet applies unit events
-  in event-time order.
+  (``alert_lateness_s``), so every event of the shuffled log has arrived before its time is judged; and
+  level zero, which both judge at each unit status change in event-time order, as far as every dispatch
+  partition is known less the same allowance.
   Left out: the alerts timers judge, when they fire in a catch-up depending on how far each partition has
   been read (stale hospital and district occupancy on the city-wide clock; missing sentinel reports on the
   newest report time, with no lateness allowance either), so that even two clean runs can differ;
@@ -247,11 +245,6 @@ def test_incident_alert_episodes_equal_the_clean_runs(runs: tuple[list[Event], R
     assert episode_keys(doubled.alerts, INCIDENT_ALERTS) == want
 
 
-@pytest.mark.xfail(
-    strict=False,  # it passes when no unit's "available" happens to arrive behind its next "busy" (seen once)
-    reason="the fleet judges level zero on unit events in arrival order: a unit's late 'available' does not "
-    "end the district's episode where it happened (alert_lateness_s covers the incident alerts only)",
-)
 def test_level_zero_episodes_equal_the_clean_runs(runs: tuple[list[Event], Run, Run]) -> None:
     _, clean, doubled = runs
     assert clean.alerts is not None and doubled.alerts is not None

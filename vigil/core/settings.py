@@ -204,8 +204,9 @@ class Settings(BaseSettings):
         ge=0,
         le=3600,
         description="How late (behind the newest event of its dispatch partition) a dispatch event may "
-        "arrive and still count for the incident alerts (StalledIncident, OffloadDelay): each incident is "
-        "judged this far behind its partition's newest event, so an out-of-order feed within the bound "
+        "arrive and still count for the incident alerts (StalledIncident, OffloadDelay) and level zero: each "
+        "incident is judged this far behind its partition's newest event, each district this far behind "
+        "the time every dispatch partition is known, so an out-of-order feed within the bound "
         "raises exactly the alerts of the same feed in order, at the cost of paging that much later "
         "(0: at once).",
     )
