@@ -78,13 +78,17 @@ def quick_incident(inc: str, start: float, unit: str) -> list[DispatchEvent]:
     ]
 
 
+# the killed worker's restart waits for its ghost to leave the group: 15 s, not the 60 s default
+WORKER = {"VIGIL_SESSION_TIMEOUT_S": "15"}
+
+
 class Harness:
     """One worker on a fresh namespace; ``send`` a batch, ``settle`` until the worker has provably seen it."""
 
     def __init__(self, kafka: str, tmp_path: Path) -> None:
         self.kafka = kafka
         self.topics = Topics(f"alerts{time.time_ns() % 10**10}", 4)
-        self.worker = launch_worker(kafka, self.topics.namespace, tmp_path)
+        self.worker = launch_worker(kafka, self.topics.namespace, tmp_path, **WORKER)
         self.sent = 0
 
     def send(self, events: list[DispatchEvent]) -> None:
@@ -115,7 +119,7 @@ class Harness:
         assert proc is not None
         proc.kill()
         proc.wait()
-        self.worker = launch_worker(self.kafka, self.topics.namespace, workdir)
+        self.worker = launch_worker(self.kafka, self.topics.namespace, workdir, **WORKER)
         self.sent = 0  # the first life committed what it consumed: this one counts only what comes next
 
     def stop(self) -> None:
