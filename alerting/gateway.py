@@ -85,6 +85,9 @@ class Gateway:
         self.sent = 0
         self.failed = 0
         self._lock = threading.Lock()
+        # one notification's lines together: Alertmanager posts several groups at once (a thread each),
+        # and their lines interleaved on a screen can break a line in two (seen in the demo's output)
+        self._say_lock = threading.Lock()
         self._delivered: dict[tuple[str, str], float] = {}  # (target, payload digest) -> monotonic time
         self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_SIZE)
 
@@ -137,8 +140,9 @@ class Gateway:
         (the caller answers 502 and Alertmanager sends it again)."""
         with self._lock:
             self.notifications += 1
-        for line in delivery_lines(path, notification):
-            self.say(line)
+        with self._say_lock:
+            for line in delivery_lines(path, notification):
+                self.say(line)
         targets = self.routes.get(path, [])
         digest = hashlib.sha256(json.dumps(notification, sort_keys=True).encode()).hexdigest()
         due = [t for t in targets if not self._already(t, digest)]

@@ -30,6 +30,7 @@ def test_demo_runs_the_bad_night_to_the_receivers_and_stops_cleanly(kafka: str, 
     for run, duration in (("first", "120"), ("second", "45")):
         result = run_vigil(env, "demo", "--duration", duration, timeout=300)
         out = result.stdout
+        (tmp_path / f"demo-{run}.out").write_text(out + result.stderr)  # the whole run, for the reader
         assert result.returncode == 0, out + result.stderr
         assert re.search(r"^metrics: http://127\.0\.0\.1:\d+/metrics$", out, re.M), out
         summaries = [line for line in out.splitlines() if "consumed:" in line]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -165,3 +167,31 @@ def test_the_journal_says_what_reached_which_path_and_whether_every_robot_took_i
         ("dispatch", True),
     ]
     assert get_json(f"{url}/deliveries?drill=other") == {"deliveries": []}
+
+
+def test_notifications_posted_at_once_are_printed_each_in_one_block() -> None:
+    """Alertmanager posts several groups at once, each handled on its own thread: every notification's lines
+    stay together (a slow screen makes the threads overlap on every line without the gateway's lock)."""
+    lines: list[str] = []
+
+    def slow_screen(line: str) -> None:
+        lines.append(line)
+        time.sleep(0.01)
+
+    gw = Gateway({}, ZoneInfo("Asia/Shanghai"), say=slow_screen)
+    start = threading.Barrier(3)
+
+    def post(n: int) -> None:
+        start.wait()
+        gw.handle("dispatch", notification(3, drill=f"n{n}"))
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(lines) == 9
+    senders = [re.search(r"\[drill (n\d)\]", line).group(1) for line in lines]  # type: ignore[union-attr]
+    blocks = [senders[i : i + 3] for i in range(0, 9, 3)]
+    assert all(len(set(block)) == 1 for block in blocks), senders
+    assert sorted(block[0] for block in blocks) == ["n0", "n1", "n2"]

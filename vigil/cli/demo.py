@@ -176,6 +176,14 @@ def demo_start(now: datetime, tz: ZoneInfo) -> datetime:
     return start if start <= local else start - timedelta(days=1)
 
 
+def show_delivery(line: str) -> None:
+    """One write per line: the receiver's threads and the summaries print at once, and ``print`` writes a
+    line and its newline separately, so another thread's text could land between them (seen under load: a
+    delivery line run into the next, its alert name no longer at the end of its line)."""
+    sys.stdout.write(f"    ✉ {line}\n")
+    sys.stdout.flush()
+
+
 def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bool = False) -> int:
     from producers.run import send_events
     from producers.sim import simulate
@@ -333,7 +341,7 @@ def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bo
 
         try:
             receiver: contextlib.AbstractContextManager[object] = PrintingReceiver(
-                lambda line: print(f"    ✉ {line}", flush=True), settings.gateway_port
+                show_delivery, settings.gateway_port
             )
         except OSError as exc:
             print(
