@@ -10,20 +10,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from alerting.relay_book import RelayBook, RelayTiming
 from vigil.core.contracts import AlertRecord, Topics
+from vigil.platform.admin import partition_counts
+from vigil.platform.offsets import end_offsets
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+BACKLOG_WAIT_S = 30.0  # at most this long reading the backlog before the first post
 
 
 def post_alerts(alertmanager: str, body: list[dict[str, object]], timeout: float = 5.0) -> None:
@@ -77,15 +81,38 @@ class AlertRelay:
         )
         await consumer.start()
         try:
+            backlog = await self._backlog()
+            read: dict[int, int] = {}  # partition -> one past the newest offset taken
+            deadline = time.monotonic() + BACKLOG_WAIT_S
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=int(TICK_S * 1000))
                 now = datetime.now(UTC)
                 for records in batches.values():
                     for message in records:
                         self.take(message.value, now)
+                        read[message.partition] = message.offset + 1
+                if backlog and time.monotonic() < deadline:
+                    if any(read.get(p, 0) < end for p, end in backlog.items()):
+                        continue  # the topic's backlog first: Alertmanager gets each group whole
+                    backlog = {}
                 await self.post_due(now)
         finally:
             await consumer.stop()
+
+    async def _backlog(self) -> dict[int, int]:
+        """The alerts topic's end offsets at start (partition -> end), read before the first post: a post of
+        part of the backlog would make Alertmanager notify a group, then notify it again as the rest of its
+        alerts join (or announce an alert the backlog resolves). Empty if unreadable: post at once."""
+        try:
+            counts = await partition_counts(self.bootstrap, [self.topic])
+            tps = [TopicPartition(self.topic, p) for p in range(counts.get(self.topic, 0))]
+            ends = await end_offsets(self.bootstrap, tps) if tps else {}
+        except Exception as exc:
+            log.warning(
+                "alert relay: could not read %s's end offsets (%r): posting as it reads", self.topic, exc
+            )
+            return {}
+        return {tp.partition: end for tp, end in ends.items() if end > 0}
 
     def take(self, raw: bytes | None, now: datetime) -> None:
         try:
