@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from faust.types import TP
 
 from streams.runtime import on_consumer_made
-from vigil.core.contracts import Source
 
 if TYPE_CHECKING:
     from streams.runtime import Pipeline
@@ -83,13 +82,11 @@ def register(pipe: Pipeline) -> None:
     once, when it starts. (Replaced on the first assignment instead, the fetch loop was seen to start first,
     in the same rebalance: that worker life kept Faust's read offsets, and a partition delivered 133-161, then
     259.)"""
-    spec = pipe.settings.test_jump_ahead
+    jump = pipe.settings.jump_ahead
     offsets: NoReadOffsets = NoReadOffsets()
-    if spec:
-        source, partition, count = spec.split(":")[:3]
-        offsets = JumpingReadOffsets(
-            TP(pipe.topics.for_source(Source(source)).name, int(partition)), int(count)
-        )
+    if jump:
+        tp = TP(pipe.topics.for_source(jump.source).name, jump.partition)
+        offsets = JumpingReadOffsets(tp, jump.records)
 
     def install(consumer: Any) -> None:
         consumer._read_offset = offsets

@@ -109,7 +109,7 @@ class Watchdog:
         self.stalls: list[Stall] = []
         self.report: list[dict[str, Any]] = []  # what /healthz lists
         self._exported: set[tuple[str, int]] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.points = pipe.commit_points
 
     async def on_assigned(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
@@ -234,18 +234,8 @@ class Watchdog:
             )
             await self._seek(tp, sought, generation)  # what it delivered was held back: read it again
             return
-        try:
-            await consumer.seek_wait({tp: jumped.first})
-        except Exception as exc:
-            log.error(
-                "watchdog: %s[%d] jumped over offsets %d -> %d (still in the log) and seeking back failed "
-                "(%r): restart the worker to read them",
-                jumped.topic,
-                jumped.partition,
-                jumped.first,
-                jumped.last,
-                exc,
-            )
+        then = f"it jumped over {jumped.first} -> {jumped.last}, still in the log: restart the worker"
+        if not await self._seek(tp, jumped.first, generation, then, logging.ERROR):
             return
         RECORDS_REREAD.labels(jumped.topic).inc(jumped.count)
         log.warning(
@@ -258,21 +248,27 @@ class Watchdog:
             jumped.count,
         )
 
-    async def _seek(self, tp: TP, offset: int, generation: int) -> None:
-        """Records from ``offset`` on are delivered again (those held back past a hole that is gone now)."""
+    async def _seek(
+        self,
+        tp: TP,
+        offset: int,
+        generation: int | None,
+        then: str = "the partition is fetched again if it stalls",
+        level: int = logging.WARNING,
+    ) -> bool:
+        """Records from ``offset`` on are delivered again; False (logged, with ``then``) if the seek failed
+        or the partition was reassigned since ``generation`` (None: seek whatever the generation)."""
         app = self.app
-        if app.consumer_generation_id != generation or app.rebalancing or tp not in app.consumer.assignment():
-            return  # reassigned meanwhile: the new assignment starts again from the committed offset
+        if generation is not None and (
+            app.consumer_generation_id != generation or app.rebalancing or tp not in app.consumer.assignment()
+        ):
+            return False  # reassigned meanwhile: the new assignment starts again from the committed offset
         try:
             await app.consumer.seek_wait({tp: offset})
         except Exception as exc:
-            log.warning(
-                "watchdog: seeking %s[%d] to %d failed: %r (the partition is fetched again if it stalls)",
-                tp.topic,
-                tp.partition,
-                offset,
-                exc,
-            )
+            log.log(level, "watchdog: seeking %s[%d] to %d failed: %r (%s)", *tp, offset, exc, then)
+            return False
+        return True
 
     def stalled(self) -> list[dict[str, Any]]:
         """The stalled partitions as of the last look, for /healthz (empty: none)."""
@@ -416,13 +412,7 @@ class Watchdog:
         ):
             consumer.resume_partitions([tp])
 
-        async def seek() -> None:
-            try:
-                await consumer.seek_wait({tp: stall.position})
-            except Exception as exc:
-                log.warning("watchdog: seeking %s[%d] failed: %r", stall.topic, stall.partition, exc)
-
-        task = asyncio.get_running_loop().create_task(seek())
+        task = asyncio.get_running_loop().create_task(self._seek(tp, stall.position, None))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -474,10 +464,9 @@ def register(pipe: Pipeline) -> Watchdog:
         | {topics.fleet.name, topics.intervals.name, topics.fever_calls.name},
     )
     delivery = DeliveryWatch(watchdog)
-    jump = pipe.settings.test_jump_ahead
-    if jump and jump.endswith(":unseen"):
-        source, partition = jump.split(":")[:2]
-        delivery.unseen = TP(topics.for_source(Source(source)).name, int(partition))
+    jump = pipe.settings.jump_ahead
+    if jump and jump.unseen:
+        delivery.unseen = TP(topics.for_source(jump.source).name, jump.partition)
     pipe.app.sensors.add(delivery)
     pipe.app.on_partitions_assigned.connect(watchdog.on_assigned)  # type: ignore[arg-type]  # mode stub
     if pipe.settings.test_block_agent:

@@ -11,7 +11,7 @@ import os
 from datetime import date
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -22,7 +22,7 @@ from pydantic_settings import (
 )
 
 from vigil.core.alerts import POLICY_ALERTS
-from vigil.core.contracts import GIB, UNLIMITED, Method, Priority, Severity, Ward, app_id
+from vigil.core.contracts import GIB, UNLIMITED, Method, Priority, Severity, Source, Ward, app_id
 from vigil.core.errors import VigilError, describe
 
 SETTINGS_FILE_ENV = "VIGIL_SETTINGS_FILE"
@@ -34,6 +34,15 @@ STALLED_AFTER_DEFAULT_S = {
     Priority.ALPHA: 300.0,
     Priority.OMEGA: 600.0,
 }
+
+
+class JumpAhead(NamedTuple):
+    """TEST ONLY: ``VIGIL_TEST_JUMP_AHEAD`` parsed (SOURCE:PARTITION:N[:unseen])."""
+
+    source: Source
+    partition: int
+    records: int
+    unseen: bool
 
 
 class AlertRuleSetting(BaseModel):
@@ -462,6 +471,13 @@ class Settings(BaseSettings):
                 f"beds_critical_at ({self.beds_critical_at:g})"
             )
         return self
+
+    @property
+    def jump_ahead(self) -> JumpAhead | None:
+        if not self.test_jump_ahead:
+            return None
+        source, partition, count, *unseen = self.test_jump_ahead.split(":")
+        return JumpAhead(Source(source), int(partition), int(count), bool(unseen))
 
     @property
     def uses_local_broker(self) -> bool:

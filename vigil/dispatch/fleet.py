@@ -56,6 +56,8 @@ class UnitState(TypedDict):
     # the unit's latest status events, [time, status, event id] in time order: an older event that arrives
     # late (the fleet topic interleaves incidents' partitions) still cuts a run of one status where it belongs
     recent: NotRequired[list[list[str]]]
+    # the timeline has let older events go: before its oldest entry the unit stood somehow, not unknown
+    dropped: NotRequired[bool]
 
 
 def apply(
@@ -84,13 +86,14 @@ def apply(
     recent = _timeline(state)
     if any(r[2] == event.event_id for r in recent):
         return state if state is not None else _initial(event, home_district), Update.DUPLICATE
-    recent = _trimmed(
-        sorted([*recent, [event.event_time.isoformat(), status.value, event.event_id]], key=_when),
-        judged_until,
-    )
+    grown = sorted([*recent, [event.event_time.isoformat(), status.value, event.event_id]], key=_when)
+    recent = _trimmed(grown, judged_until)
+    dropped = len(recent) < len(grown) or bool(state is not None and state.get("dropped"))
     if state is not None and datetime.fromisoformat(state["since"]) > event.event_time:
         # older than the status held: the status stands, but the event may cut the run it began with
         late = UnitState(**{**state, "recent": recent, "status_since": _run_start(recent)})
+        if dropped:
+            late["dropped"] = True
         changed = late.get("status_since") != state.get("status_since", state["since"])
         return late, Update.APPLIED if changed else Update.LATE
     district = home_district or (
@@ -107,6 +110,8 @@ def apply(
         status_since=_run_start(recent),
         recent=recent,
     )
+    if dropped:
+        updated["dropped"] = True
     if event.hospital is not None and status is UnitStatus.AT_HOSPITAL:
         updated["hospital"] = event.hospital
         if event.event_type is EventType.AT_HOSPITAL:
@@ -162,7 +167,7 @@ def _initial(event: DispatchEvent, home_district: str | None) -> UnitState:
 def as_of(state: UnitState | None, at: datetime) -> UnitState | None:
     """The unit as its timeline had it at event time ``at``: the status of its newest event by then, and
     since when that status ran. None when nothing of the unit was known by then (a timeline that has
-    dropped older entries stands by its oldest one instead).
+    dropped older entries stands by its oldest one instead: the unit existed before it).
 
     Level zero is judged on these, at each status change in event-time order, not on the statuses held when
     the worker judges: those already include events later than the moment judged."""
@@ -171,7 +176,7 @@ def as_of(state: UnitState | None, at: datetime) -> UnitState | None:
     recent = _timeline(state)
     known = [entry for entry in recent if datetime.fromisoformat(entry[0]) <= at]
     if not known:
-        if len(recent) < RECENT:
+        if not state.get("dropped"):
             return None
         known = recent[:1]
     newest = known[-1]

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from vigil.core.settings import SettingsError, load_settings
+from vigil.core.contracts import Source
+from vigil.core.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_use_the_local_broker(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,3 +109,11 @@ def test_the_gateway_defaults_to_loopback_5001_without_robots(monkeypatch: pytes
     monkeypatch.setenv("VIGIL_GATEWAY_PORT", "80")
     with pytest.raises(SettingsError, match="gateway_port"):
         load_settings()
+
+
+def test_the_test_jump_hook_is_parsed_once_into_its_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().jump_ahead is None
+    monkeypatch.setenv("VIGIL_TEST_JUMP_AHEAD", "sentinel:2:7")
+    assert Settings().jump_ahead == (Source.SENTINEL, 2, 7, False)
+    monkeypatch.setenv("VIGIL_TEST_JUMP_AHEAD", "dispatch:0:5:unseen")
+    assert Settings().jump_ahead == (Source.DISPATCH, 0, 5, True)

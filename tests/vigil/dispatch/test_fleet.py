@@ -192,6 +192,22 @@ def test_nothing_is_known_of_a_unit_before_its_first_event() -> None:
     assert as_of(state, T0 + timedelta(minutes=70)) == state
 
 
+def test_a_long_timeline_that_let_nothing_go_knows_nothing_before_its_first_event() -> None:
+    """A unit with RECENT or more events, none of them let go, was still unknown before the first one; once
+    the timeline lets its oldest go, the unit stood by its oldest kept status before it."""
+    cycle = [EventType.UNIT_NOTIFIED, EventType.AT_HOSPITAL, EventType.CLEARED]
+    events = [SEQ[0], *(ev(n + 1, cycle[n % 3], 10 + 10 * n) for n in range(2 * RECENT))]
+    state = fold(events)
+    assert len(state.get("recent") or []) > RECENT
+    assert as_of(state, T0 - timedelta(minutes=1)) is None
+    judged = T0 + timedelta(minutes=10 + 10 * (2 * RECENT - 1))  # every event judged: all but RECENT let go
+    trimmed, _ = apply(state, ev(999, EventType.UNIT_OUT_OF_SERVICE, 10_000), "beiyuan", judged)
+    oldest = (trimmed.get("recent") or [])[0]
+    assert datetime.fromisoformat(oldest[0]) > T0
+    before = as_of(trimmed, T0 - timedelta(minutes=1))
+    assert before is not None and before["status"] == oldest[1]
+
+
 def test_status_changes_between_two_times() -> None:
     state = fold(SEQ)
     minutes = [T0 + timedelta(minutes=m) for m in (0, 5, 40, 70)]
