@@ -40,6 +40,7 @@ def register(pipe: Pipeline) -> None:
     dispatch_partitions = pipe.topics.dispatch.partitions
     marks: dict[int, Watermark] = {}
     dispatch_ends: dict[int, int] = {}  # the dispatch topic's end offsets, refreshed by the timer below
+    ends_read_at = [0.0]  # when (monotonic) they were read
     dispatch_tps = [TopicPartition(pipe.topics.dispatch.name, p) for p in range(dispatch_partitions)]
     end_reader = EndOffsetReader(pipe.settings.bootstrap_servers)  # one consumer for every run of the timer
     # units by home district, so level zero reads a district's units, not the whole fleet's; units the city
@@ -108,7 +109,7 @@ def register(pipe: Pipeline) -> None:
         """Event time up to which every unit event of the owned fleet partitions' districts has been applied:
         the slowest of their watermarks; None until each has heard from every dispatch partition."""
         wall = time.monotonic()
-        values = [marks[f].value(wall, dispatch_ends) if f in marks else None for f in owned]
+        values = [marks[f].value(wall, dispatch_ends, ends_read_at[0]) if f in marks else None for f in owned]
         known = [v for v in values if v is not None]
         return min(known) if known and len(known) == len(values) else None
 
@@ -214,8 +215,10 @@ def register(pipe: Pipeline) -> None:
     async def level_zero_due() -> None:
         """On a quiet night no unit event may come for a while, but time goes on (the dispatch workers' clock
         reports, idle partitions): a level zero that has lasted its minimum duration by then fires."""
+        read_at = time.monotonic()  # before the read: what is appended after it is not in the ends
         ends = await end_reader.end_offsets(dispatch_tps)
         dispatch_ends.update({tp.partition: end for tp, end in ends.items()})
+        ends_read_at[0] = read_at
         async with pipe.turn("fleet"):  # never between a batch's output and its state
             if not pipe.owned(source_spec.name):
                 return

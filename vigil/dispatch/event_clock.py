@@ -53,9 +53,17 @@ class Watermark:
         quiet partition to report again."""
         return {p: (self._times[p], self._offsets[p]) for p in self._times}
 
-    def value(self, wall: float, ends: dict[int, int]) -> float | None:
+    def value(self, wall: float, ends: dict[int, int], ends_read_at: float | None = None) -> float | None:
         """The event time every partition that is not idle has reached; None while a partition with
-        messages has not reported, or when nothing is known."""
+        messages has not reported, or when nothing is known.
+
+        ``ends_read_at``: the wall time the end offsets were read (None: just now). Idle means processed to
+        its end *as read then* and quiet for ``idle_after_s`` *before then*: what was appended since is
+        unknown, and quiet time measured up to now would count the wait since the read (a worker busy
+        elsewhere, seen under load) as the partition's silence. Ends older than ``idle_after_s`` make no
+        partition idle."""
+        read_at = wall if ends_read_at is None else ends_read_at
+        fresh = wall - read_at <= self.idle_after_s
         busy: list[float] = []
         for p in range(self.partitions):
             end = ends.get(p)
@@ -67,7 +75,7 @@ class Watermark:
                     return None  # it has messages and has not reported: it may be behind
                 continue
             done = self._offsets[p] + 1 >= end
-            if not done or wall - heard < self.idle_after_s:
+            if not (fresh and done and read_at - heard >= self.idle_after_s):
                 busy.append(self._times[p])
         if busy:
             return min(busy)

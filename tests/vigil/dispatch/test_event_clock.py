@@ -49,6 +49,19 @@ def test_only_a_partition_processed_to_its_end_and_quiet_is_idle() -> None:
     assert mark.value(10.0, {0: 25, 1: 10}) == 500.0
 
 
+def test_quiet_is_measured_up_to_when_the_end_offsets_were_read_and_old_ends_make_none_idle() -> None:
+    """Ends read at 4.0 (both partitions at their end), judged at 7.0 after the worker was busy elsewhere:
+    partition 1 was quiet for 3 s when its end was read, so what was appended since may be waiting on it."""
+    mark = Watermark(2, idle_after_s=5.0)
+    mark.report(0, 500.0, 9, wall=1.0)
+    mark.report(1, 900.0, 9, wall=1.0)
+    ends = {0: 10, 1: 10}
+    assert mark.value(7.0, ends) == 900.0  # had the ends been read just now, both would be idle
+    assert mark.value(7.0, ends, ends_read_at=4.0) == 500.0  # not idle: quiet 3 s when the ends were read
+    assert mark.value(7.0, ends, ends_read_at=6.5) == 900.0  # quiet 5.5 s by then: idle
+    assert mark.value(12.0, ends, ends_read_at=6.5) == 500.0  # ends read 5.5 s ago: none is idle
+
+
 def test_a_watermark_rebuilt_from_its_reports_holds_back_and_lets_go_as_before() -> None:
     """What a restart rebuilds from the stored reports: a partition still behind its end holds the value
     back at its time; one processed to its end lets go once idle, without reporting again."""
