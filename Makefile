@@ -2,12 +2,15 @@
 .PHONY: demo test setup lint
 
 DURATION ?= 0
+# pytest-xdist workers for `make test`, each with its own broker; whole modules go to one worker, so a module's
+# servers and scenario fixtures start once
+TEST_WORKERS ?= 2
 
 demo: setup          ## run the whole pipeline on the embedded local broker (Ctrl-C to stop)
 	.venv/bin/vigil demo $(if $(filter-out 0,$(DURATION)),--duration $(DURATION))
 
 test: setup lint     ## lint, type-check and run the whole test suite against real Kafka/Prometheus/Alertmanager
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 setup:
 	bash scripts/setup.sh

@@ -47,7 +47,10 @@ def _shared_dir() -> Path:
 
 SHARED = _shared_dir()
 RETENTION_CHECK_MS = 2000  # the test broker applies retention often, so a test can wait past a check
-TEST_KAFKA_PORT = int(os.environ.get("VIGIL_TEST_KAFKA_PORT", "29092"))
+# `make test` runs the suite on two pytest-xdist workers (gw0, gw1), each with its own session broker, ten
+# ports apart; a plain `pytest` is one session on the base port
+_XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+TEST_KAFKA_PORT = int(os.environ.get("VIGIL_TEST_KAFKA_PORT", "29092")) + 10 * _XDIST_INDEX
 
 
 @pytest.fixture(autouse=True)
