@@ -18,7 +18,15 @@ from pathlib import Path
 from producers.pacing import Pacer
 from producers.progress import Tracker
 from producers.sink import KafkaSink
-from vigil.core.contracts import InvalidEvent, Routed, dead_letter, encode, parse_object, route_raw
+from vigil.core.contracts import (
+    InvalidEvent,
+    Routed,
+    dead_letter,
+    encode,
+    identity_error,
+    parse_object,
+    route_raw,
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,10 @@ def read_log(path: Path) -> Iterator[LogLine]:
             if not raw.strip():
                 continue
             try:
-                yield LogLine(lineno, raw, route_raw(parse_object(raw)), None)
+                routed = route_raw(parse_object(raw))
+                if identity := identity_error(raw):  # never onto a source topic: dead-lettered, redacted
+                    raise identity
+                yield LogLine(lineno, raw, routed, None)
             except InvalidEvent as err:
                 yield LogLine(lineno, raw, None, err)
 

@@ -21,6 +21,6 @@ class DeadLetterSink:
             message.partition,
             message.offset,
         )
-        EVENTS_INVALID.labels(source, error.reason).inc()
+        EVENTS_INVALID.labels(source, record.reason).inc()  # "identity" if it carried any, whatever else
         outbox.add(self.topic, message.topic.encode(), encode(record))
         DEADLETTER_PUBLISHED.labels(source).inc()

@@ -10,9 +10,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from producers.replay import read_log
 from tests.support.kafka import read_topics_async
 from tests.support.processes import clean_env, run_vigil
-from vigil.core.contracts import Topics
+from vigil.core.contracts import Topics, dead_letter, encode
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +55,31 @@ def test_simulated_log_replays_into_the_right_topics(kafka: str, tmp_path: Path,
     assert sorted(base64.b64decode(d["original_b64"]) for d in dead) == sorted(garbage)
     assert {d["reason"] for d in dead} == {"not_json", "invalid_value"}
     assert all(d["source_topic"] == "file:day.ndjson" and d["offset"] > len(lines) for d in dead)
+
+
+def test_a_log_line_carrying_identity_never_reaches_a_source_topic(tmp_path: Path) -> None:
+    """Replay sends valid-looking lines on unvalidated; one carrying identity is held back for the dead-letter
+    topic, like a line that cannot be routed, and its dead letter keeps nothing of the identity."""
+    call = {
+        "source": "dispatch",
+        "event_id": "e1",
+        "incident_id": "INC-1",
+        "event_type": "call_received",
+        "event_time": "2026-11-20T09:00:00+08:00",
+        "district": "chengguan",
+        "priority": "DELTA",
+    }
+    log = tmp_path / "night.ndjson"
+    log.write_bytes(
+        orjson.dumps(call)
+        + b"\n"
+        + orjson.dumps({**call, "event_id": "e2", "caller": {"电话": "13912345678"}})
+    )
+    first, second = read_log(log)
+    assert first.routed is not None and first.error is None
+    assert second.routed is None and second.error is not None and second.error.reason == "identity"
+    record = dead_letter(second.raw, second.error, "file:night.ndjson", offset=second.lineno)
+    assert record.reason == "identity" and record.redacted
+    assert b"13912345678" not in encode(record) and b"13912345678" not in base64.b64decode(
+        record.original_b64
+    )

@@ -60,12 +60,25 @@ CALL = {
     "district": "chengguan",
     "priority": "DELTA",
 }
+# identity in the forms a CAD export or a clinic system sends it, and what of it must never be kept
+SECRETS = ("13800000000", "张三", "1234 5678", "13912345678", "某街", "11010519491231002X", "zhang.san")
+IDENTITY_CORPUS: list[tuple[Source, bytes]] = [
+    (Source.DISPATCH, orjson.dumps({**CALL, "caller_phone": "13800000000"})),
+    (
+        Source.DISPATCH,
+        orjson.dumps({**CALL, "patient": {"name": "张三", "contact": {"mobile": "139 1234 5678"}}}),
+    ),
+    (Source.DISPATCH, orjson.dumps({**CALL, "联系电话": "13912345678", "家庭住址": "北京市东城区某街1号"})),
+    (Source.DISPATCH, orjson.dumps({**CALL, "complaint": "11010519491231002X"})),  # a valid shape otherwise
+    (Source.SENTINEL, orjson.dumps({"source": "sentinel", "report_id": "zhang.san@example.com"})),
+    (Source.BEDS, "来电 13912345678，身份证 11010519491231002X，zhang.san@example.com".encode()),  # not JSON
+]
 # (topic source, raw bytes, expected reason)
 INVALID: list[tuple[Source, bytes, str]] = [
     (Source.DISPATCH, b"{not json", "not_json"),
     (Source.DISPATCH, orjson.dumps({**CALL, "event_time": "2026-11-20T09:00:00"}), "bad_time"),
     (Source.DISPATCH, orjson.dumps({**CALL, "priority": "URGENT"}), "invalid_value"),
-    (Source.DISPATCH, orjson.dumps({**CALL, "caller_phone": "13800000000"}), "identity_field"),
+    (Source.DISPATCH, orjson.dumps({**CALL, "caller_phone": "13800000000"}), "identity"),
     (Source.DISPATCH, orjson.dumps({k: v for k, v in CALL.items() if k != "event_id"}), "missing_field"),
     (
         Source.SENTINEL,
@@ -90,6 +103,7 @@ INVALID: list[tuple[Source, bytes, str]] = [
         "wrong_topic",
     ),
     (Source.BEDS, b"[]", "not_object"),
+    *((source, raw, "identity") for source, raw in IDENTITY_CORPUS),
 ]
 
 
@@ -257,12 +271,32 @@ def test_dead_letter_topic_keeps_reason_and_original_bytes(kafka: str, scenario:
     assert len(records) == len(INVALID)
     by_original = {base64.b64decode(str(r["original_b64"])): r for r in records}
     for source, raw, reason in INVALID:
-        key = raw if reason != "identity_field" else next(k for k in by_original if b"[REDACTED]" in k)
-        record = by_original[key]
+        if reason == "identity":
+            continue
+        record = by_original[raw]
         assert record["reason"] == reason
         assert record["source_topic"] == scenario.topics.for_source(source).name
         assert isinstance(record["offset"], int) and record["detail"]
-    assert not any(b"13800000000" in k for k in by_original)
+    # identity: one record each, its structure kept with marks, and nothing of it anywhere in the topic
+    kept = sorted(
+        (str(r["source_topic"]), k)
+        for k, r in by_original.items()
+        if r["reason"] == "identity" and r["redacted"]
+    )
+    assert len(kept) == len(IDENTITY_CORPUS)
+    for source, raw in IDENTITY_CORPUS:
+        topic = scenario.topics.for_source(source).name
+        try:
+            shape = sorted(orjson.loads(raw))
+        except orjson.JSONDecodeError:
+            assert any(t == topic and b"[REDACTED]" in k and not k.startswith(b"{") for t, k in kept), raw
+            continue
+        assert any(t == topic and k.startswith(b"{") and sorted(orjson.loads(k)) == shape for t, k in kept), (
+            raw
+        )
+    everything = b"".join(read_topic(kafka, scenario.topics.deadletter.name)) + b"".join(by_original)
+    for secret in SECRETS:
+        assert secret.encode() not in everything, secret
     # and the valid events produced after the invalid ones were all applied (see consumed counts above)
     assert total(scenario.samples, "vigil_events_consumed_total") == len(scenario.events)
 

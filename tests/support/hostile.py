@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from vigil.core.contracts import IDENTITY_FIELDS, SCHEMAS, DeadLetter, Source
+from tests.support import identity_oracle
+from vigil.core.contracts import SCHEMAS, DeadLetter, Source
 
 T = TypeVar("T")
 
@@ -33,7 +34,7 @@ JSON_LEVEL = frozenset({"not_json", "not_object"})
 REASONS = JSON_LEVEL | {
     "missing_field",
     "unknown_field",
-    "identity_field",
+    "identity",
     "bad_time",
     "invalid_value",
     "wrong_topic",
@@ -123,7 +124,40 @@ BAD_TIMES: tuple[object, ...] = (
     "3000-06-01T12:00:00+08:00",
     -1,
 )
-IDENTITY = tuple(sorted(IDENTITY_FIELDS))
+# keys naming a person or contact, as CAD exports and clinic systems spell them
+IDENTITY = (
+    "name",
+    "patient_name",
+    "callerName",
+    "patientPhone",
+    "phone",
+    "telephone",
+    "mobile",
+    "caller_phone",
+    "id_number",
+    "id_card",
+    "national_id",
+    "address",
+    "street_address",
+    "email",
+    "姓名",
+    "电话",
+    "联系电话",
+    "手机号",
+    "身份证",
+    "身份证号",
+    "住址",
+    "家庭住址",
+)
+IDENTITY_VALUES = (
+    "13800000000",
+    "139 1234 5678",
+    "+86 139-1234-5678",
+    "张三",
+    "11010519491231002X",
+    "zhang.san@example.com",
+    "北京市东城区某街1号",
+)
 UNKNOWN_KEYS = (
     "eventId",
     "Event_ID",
@@ -508,15 +542,25 @@ def missing(d: Draw, source: Source, obj: dict[str, Any]) -> Made:
 
 
 def identity(d: Draw, source: Source, obj: dict[str, Any]) -> Made:
+    """A person's name or contact under an identity key, nested under another key, or an identity-shaped
+    value in a field of the schema."""
+    value = d.choice([*IDENTITY_VALUES, d.text() or "x"])
+    how = d.choice(["key", "nested", "value"])
+    if how == "value":
+        key = d.choice(list(obj))
+        value = d.choice([v for v in IDENTITY_VALUES if identity_oracle.identity_values(v)])
+        return orjson.dumps({**obj, key: value}), Expect(False, frozenset({"identity"}))
     key = d.choice(IDENTITY)
-    value = d.choice(["13800000000", "张三", "110101199003071234", "北京市东城区某街1号", d.text()])
-    return orjson.dumps({**obj, key: value}), Expect(False, frozenset({"identity_field"}), frozenset({key}))
+    if how == "nested":
+        outer = d.choice(["patient", "caller", "联系人"])
+        return orjson.dumps({**obj, outer: {key: value}}), Expect(False, frozenset({"identity"}))
+    return orjson.dumps({**obj, key: value}), Expect(False, frozenset({"identity"}), frozenset({key}))
 
 
 def unknown_key(d: Draw, source: Source, obj: dict[str, Any]) -> Made:
     key = d.choice(UNKNOWN_KEYS) if d.chance(0.7) else d.text()
-    if not key or key in schema_fields(source) or key in IDENTITY_FIELDS:
-        key = f"x-{key}"
+    if not key or key in schema_fields(source) or identity_oracle.identity_key(key):
+        key = f"x-{key}" if not identity_oracle.identity_key(key) else "x-colour"
     value = d.junk()
     reasons = {"unknown_field", "not_json"} if isinstance(value, Splice) else {"unknown_field"}
     return dumps({**obj, key: value}), Expect(False, frozenset(reasons), frozenset({key}))
@@ -695,17 +739,26 @@ def judge(h: Hostile, reason: str | None, field_: str | None, detail: str | None
     """What is wrong with the outcome of one input: accepted (``reason`` None) or rejected with a reason, the
     field it names and a detail for people. Empty: as it must be."""
     e = h.expect
+    carries = identity_oracle.carries(h.raw)  # whatever else is wrong with it, identity is the reason
     if reason is None:
+        if carries:
+            return ["accepted, but it carries identity"]
         return ["accepted, but it must be rejected"] if e.valid is False else []
     problems = []
     if e.valid is True:
         problems.append("rejected, but it is a valid event")
     if reason not in REASONS:
         problems.append(f"unknown reason {reason!r}")
-    if e.reasons and reason not in e.reasons:
-        problems.append(f"reason {reason!r}, expected one of {sorted(e.reasons)}")
     if not detail:
         problems.append("no detail")
+    if carries or reason == "identity":
+        if not carries:
+            problems.append("rejected for identity, but it carries none")
+        elif reason != "identity":
+            problems.append(f"it carries identity, but is rejected for {reason!r}")
+        return problems
+    if e.reasons and reason not in e.reasons:
+        problems.append(f"reason {reason!r}, expected one of {sorted(e.reasons)}")
     if reason in JSON_LEVEL:
         if field_ is not None:
             problems.append(f"field {field_!r} named for an input rejected as a whole")
@@ -729,20 +782,14 @@ def _keys(raw: bytes) -> list[str]:
 
 
 def kept_problems(raw: bytes, record: DeadLetter) -> list[str]:
-    """What is wrong with the original a dead letter kept of ``raw``: the bytes as sent, or with the values
-    of patient-identity keys blanked (and nothing else changed); an input too large to keep whole keeps its
-    start, its size and its SHA-256."""
-    original = raw
-    if record.redacted:
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return ["redacted, but it is not JSON"]
-        named = IDENTITY_FIELDS & obj.keys() if isinstance(obj, dict) else set()
-        if not named:
-            return ["redacted, but it has no identity field"]
-        original = orjson.dumps({k: "[REDACTED]" if k in named else v for k, v in obj.items()})
+    """What is wrong with the original a dead letter kept of ``raw``: the bytes as sent, unless they carry
+    identity; then its structure with marks, and nothing identity-shaped (checked by a second reading of
+    identity, ``tests.support.identity_oracle``). An input too large to keep whole keeps its start, its size
+    and its SHA-256 (of what is kept)."""
     kept = base64.b64decode(record.original_b64)
+    if identity_oracle.carries(raw) or record.redacted:
+        return _redaction_problems(raw, kept, record)
+    original = raw
     if record.original_size is None:
         return [] if kept == original else [f"original not kept: {original[:120]!r} -> {kept[:120]!r}"]
     digest = hashlib.sha256(original).hexdigest()
@@ -751,3 +798,61 @@ def kept_problems(raw: bytes, record: DeadLetter) -> list[str]:
     if not kept or len(kept) >= len(original) or not original.startswith(kept):
         return ["a truncated original is not the start of the input"]
     return []
+
+
+def _redaction_problems(raw: bytes, kept: bytes, record: DeadLetter) -> list[str]:
+    problems = []
+    if not identity_oracle.carries(raw):
+        problems.append("redacted, but it carries no identity")
+    if not record.redacted:
+        problems.append("it carries identity, but is not marked redacted")
+    if record.reason != "identity":
+        problems.append(f"it carries identity, but its reason is {record.reason!r}")
+    if kept == raw:
+        problems.append("the original bytes were kept")
+    text = kept.decode("utf-8", errors="replace")
+    if identity_oracle.identity_values(text) or identity_oracle.identity_values(record.detail):
+        problems.append(f"identity-shaped values survive: {identity_oracle.identity_values(text)[:3]}")
+    if record.original_size is not None:
+        return problems  # a truncated copy: not JSON any more
+    try:
+        before = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return problems
+    try:
+        after = orjson.loads(kept)
+    except orjson.JSONDecodeError:
+        return [*problems, "the redacted copy of a JSON input is not JSON"]
+    if _shape(after) != _shape(before):
+        problems.append("the redacted copy does not keep the structure")
+    if _unmarked(after):
+        problems.append("a value under an identity key survives in the redacted copy")
+    return problems
+
+
+def _unmarked(doc: Any) -> bool:
+    """Whether a value under a key naming a person or contact is not a redaction mark."""
+    stack = [(doc, False)]
+    while stack:
+        item, under = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, under or identity_oracle.identity_key(k)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, under) for v in item)
+        elif under and item not in (None, "", "[REDACTED]"):
+            return True
+    return False
+
+
+def _shape(doc: Any) -> str:
+    """The keys and nesting of a document, its values left out (a string: hostile inputs nest deep)."""
+    out, stack = [], [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            out.append("{" + ",".join(item) + "}")
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            out.append(f"[{len(item)}]")
+            stack.extend(item)
+    return "|".join(out)

@@ -32,6 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from vigil.core.errors import VigilError, field_problems
+from vigil.core.identity import identity_key, may_carry, redact, redact_text
 
 SCHEMA_VERSION = 1
 
@@ -651,26 +652,8 @@ def event_key(event: Event) -> str:
 
 # -- encoding & validation -------------------------------------------------------------------------------
 
-IDENTITY_FIELDS = frozenset(
-    {
-        "name",
-        "patient_name",
-        "phone",
-        "telephone",
-        "mobile",
-        "caller_phone",
-        "id_number",
-        "id_card",
-        "national_id",
-        "address",
-        "street_address",
-        "patient_address",
-        "姓名",
-        "电话",
-        "身份证",
-        "身份证号",
-        "住址",
-    }
+IDENTITY_NOT_ACCEPTED = (
+    "patient identity is not accepted; drop it at the source (only the redacted structure is kept)"
 )
 
 
@@ -695,10 +678,10 @@ def _field_error(exc: ValidationError) -> InvalidEvent:
     if first.kind == "missing":
         reason = "missing_field"
     elif first.kind == "extra_forbidden":
-        reason = "identity_field" if loc in IDENTITY_FIELDS else "unknown_field"
+        reason = "identity" if identity_key(loc.rsplit(".", 1)[-1]) else "unknown_field"
         msg = (
-            "patient identity is not accepted; drop this field"
-            if reason == "identity_field"
+            IDENTITY_NOT_ACCEPTED
+            if reason == "identity"
             else ("not part of the schema; remove it or upgrade the schema_version")
         )
     elif first.kind in (
@@ -727,9 +710,25 @@ def parse_object(raw: bytes) -> dict[str, Any]:
 
 
 def decode(raw: bytes, expected: Source | None = None) -> Event:
-    """Parse and validate one event; raises :class:`InvalidEvent` naming the field and the problem."""
+    """Parse and validate one event; raises :class:`InvalidEvent` naming the field and the problem. An input
+    carrying patient identity (a key naming a person or contact, a phone number, ID number or e-mail
+    address, at any depth, JSON or not) is rejected for ``identity`` first, whatever else is wrong with it."""
+    if identity := identity_error(raw):
+        raise identity
     obj = parse_object(raw)
     return validate(obj, expected)
+
+
+def identity_error(raw: bytes) -> InvalidEvent | None:
+    """Why an input is not accepted for the identity it carries; None if it carries none (most inputs are
+    passed by one scan of their bytes, :func:`vigil.core.identity.may_carry`)."""
+    if not may_carry(raw):
+        return None
+    found = redact(raw)
+    if not found.found:
+        return None
+    where = f"{found.field}: " if found.field else ""
+    return InvalidEvent("identity", f"{where}{found.what()}: {IDENTITY_NOT_ACCEPTED}", field=found.field)
 
 
 def validate(obj: dict[str, Any], expected: Source | None = None) -> Event:
@@ -759,19 +758,6 @@ def validate(obj: dict[str, Any], expected: Source | None = None) -> Event:
         raise _field_error(exc) from None
 
 
-def redact_identity(raw: bytes) -> tuple[bytes, bool]:
-    """Blank patient-identity values in a rejected input before it is kept in the dead-letter topic."""
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return raw, False
-    if not isinstance(obj, dict) or not IDENTITY_FIELDS & obj.keys():
-        return raw, False
-    for key in IDENTITY_FIELDS & obj.keys():
-        obj[key] = "[REDACTED]"
-    return orjson.dumps(obj), True
-
-
 # The most of a rejected input a dead letter keeps: 512 KiB is about 700 kB in base64, well inside the 1 MB
 # a Kafka producer sends by default (faust-streaming's ``producer_max_request_size``; the broker's: 1 MiB).
 DEADLETTER_KEEP_BYTES = 512 * 1024
@@ -785,19 +771,25 @@ def dead_letter(
     offset: int | None = None,
     now: datetime | None = None,
 ) -> DeadLetter:
-    kept, redacted = redact_identity(raw)
+    """The dead letter of a rejected input. One that carries identity keeps only its structure with
+    redaction marks, whatever else was wrong with it, and is rejected for ``identity``."""
+    cleaned = redact(raw)
+    kept = cleaned.data
+    reason, detail = error.reason, redact_text(error.detail)[0]
+    if cleaned.found and reason != "identity":
+        reason, detail = "identity", f"{cleaned.what()} removed; also {reason}: {detail}"
     whole = len(kept) <= DEADLETTER_KEEP_BYTES
     return DeadLetter(
         source_topic=source_topic,
         partition=partition,
         offset=offset,
-        reason=error.reason,
+        reason=reason,
         field=error.field,
-        detail=error.detail,
+        detail=detail,
         original_b64=base64.b64encode(kept[:DEADLETTER_KEEP_BYTES]).decode("ascii"),
         original_size=None if whole else len(kept),
         original_sha256=None if whole else hashlib.sha256(kept).hexdigest(),
-        redacted=redacted,
+        redacted=cleaned.found,
         received_at=now or datetime.now(UTC),
     )
 

@@ -6,7 +6,7 @@ inputs) through the path an agent takes with a message:
    (``vigil.capacity.validation.check``): each input is a valid event or an :class:`InvalidEvent` with a
    known reason, a detail, and the field it blames where one applies; never any other exception. What each
    input must become follows from how it was made (``tests.support.hostile``): a truncated object must be
-   ``not_json``, an added ``phone`` must be ``identity_field`` naming ``phone``, an unchanged event must pass.
+   ``not_json``, an added ``phone`` must be ``identity`` naming ``phone``, an unchanged event must pass.
 2. a rejected input's dead-letter record (what ``DeadLetterSink`` publishes) encodes, reads back, and keeps
    the original bytes (identity values blanked, nothing else changed);
 3. a valid event round-trips through ``encode``, has a partition key, is routed by ``route_raw`` as
