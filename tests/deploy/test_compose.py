@@ -31,23 +31,30 @@ VIGIL_SERVICES = ("topics", "worker", "simulator", "gateway", "alert-relay", "dr
 SECRETS = REPO / "secrets"  # the deployment's own secret files, never in the repository
 
 
-@cache
-def compose_config() -> dict[str, Any]:
+GRAFANA_PASSWORD = "test-only-not-a-secret"
+
+
+def compose(**env: str) -> subprocess.CompletedProcess[str]:
+    """``docker-compose config`` with only ``env`` (no COMPOSE_* / GRAFANA_* from the developer's shell)."""
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.fail(
             "docker-compose is not installed: run `bash scripts/setup.sh` (Debian package docker-compose)"
         )
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(REPO)}  # no COMPOSE_* / GRAFANA_* from the developer's shell
-    result = subprocess.run(
+    return subprocess.run(
         [binary, "-f", str(REPO / "docker-compose.yml"), "config"],
         capture_output=True,
         text=True,
         check=False,
         cwd=REPO,
-        env=env,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(REPO), **env},
         timeout=60,
     )
+
+
+@cache
+def compose_config() -> dict[str, Any]:
+    result = compose(GRAFANA_ADMIN_PASSWORD=GRAFANA_PASSWORD)
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     assert isinstance(config, dict)
@@ -68,6 +75,15 @@ def binds(service: str) -> dict[str, Path]:
         if source.startswith("/"):
             out[target] = Path(source)
     return out
+
+
+def test_grafana_has_no_default_password() -> None:
+    """Without GRAFANA_ADMIN_PASSWORD compose refuses, naming it; with it, Grafana gets exactly that."""
+    refused = compose()
+    assert refused.returncode != 0
+    assert "GRAFANA_ADMIN_PASSWORD" in refused.stderr, refused.stderr
+    env = services()["grafana"]["environment"]
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == GRAFANA_PASSWORD
 
 
 def test_compose_file_is_valid_and_has_every_service() -> None:
