@@ -134,8 +134,8 @@ def _carries(doc: Any) -> bool:
                 stack.append(v)
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, bool):
-            continue
-        elif isinstance(item, str | int) and identity_values(str(item)):
-            return True
+        elif not isinstance(item, bool) and isinstance(item, str | int | float):
+            text = item if isinstance(item, str) else orjson.dumps(item).decode()  # as the JSON has it
+            if identity_values(text):
+                return True
     return False

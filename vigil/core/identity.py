@@ -239,8 +239,8 @@ def _leaf(value: Any, counts: list[int], marked: bool) -> Any:
         text, n = redact_text(value)
         counts[1] += n
         return text
-    if isinstance(value, int) and not isinstance(value, bool):
-        _, n = redact_text(str(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):  # 13912345678 or 1.3912345678e10
+        _, n = redact_text(orjson.dumps(value).decode())
         if n:
             counts[1] += n
             return MARK
