@@ -26,6 +26,7 @@ from typing import Any
 from alerting.drill_book import EPISODE_LABEL, DrillBook, DrillTiming, episode_key
 from alerting.relay import AlertRelay
 from vigil.core.contracts import Topics
+from vigil.platform.kafka_access import KafkaTarget
 
 DRILL_PATH = "drill"  # the gateway path of the drill receiver (alerting/alertmanager.yml)
 POLL_S = 0.5
@@ -71,7 +72,7 @@ class Outcome:
 class DrillDelivery:
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: KafkaTarget,
         topics: Topics,
         drill: str,
         alertmanagers: Sequence[str],

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from alerting.relay_book import RelayBook, RelayTiming
 from vigil.core.contracts import AlertRecord, Topics
 from vigil.platform.admin import partition_counts
+from vigil.platform.kafka_access import KafkaTarget, client_config
 from vigil.platform.offsets import end_offsets
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class Book(Protocol):
 class AlertRelay:
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: KafkaTarget,
         topics: Topics,
         alertmanagers: Sequence[str],
         timing: RelayTiming | None = None,
@@ -74,7 +75,7 @@ class AlertRelay:
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
             self.topic,
-            bootstrap_servers=self.bootstrap,
+            **client_config(self.bootstrap),
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,

@@ -22,6 +22,8 @@ from benchmarks.core import BenchContext, BenchError, Row, rate_row
 from benchmarks.data import Dataset, sim_dataset
 from benchmarks.worker import REPO, child_env
 from vigil.core.contracts import Source, Topics
+from vigil.core.settings import load_settings
+from vigil.platform.kafka_access import KafkaAccess, access_of, faust_credentials
 from vigil.platform.processes import ManagedProcess
 
 TIMEOUT_S = 300.0
@@ -32,11 +34,13 @@ def main() -> None:
     import faust
     from faust.worker import Worker
 
-    bootstrap, namespace, expected_s, out_s = sys.argv[1:5]
+    namespace, expected_s, out_s = sys.argv[1:4]
+    access = KafkaAccess.from_settings(load_settings())  # VIGIL_KAFKA_* from the bench
     expected, out = int(expected_s), Path(out_s)
     app = faust.App(
         f"bench-bare-{uuid.uuid4().hex[:8]}",
-        broker=f"kafka://{bootstrap}",
+        broker=f"kafka://{access.bootstrap}",
+        broker_credentials=faust_credentials(access),
         store="memory://",
         datadir=str(out.parent / "bare-faust-data"),
         consumer_auto_offset_reset="earliest",
@@ -83,13 +87,12 @@ def measure(ctx: BenchContext, data: Dataset) -> Row:
             sys.executable,
             "-m",
             "benchmarks.bare_faust",
-            ctx.bootstrap,
             data.namespace,
             str(len(data)),
             str(out),
         ],
         home / "bare-faust.log",
-        env=child_env(),
+        env=child_env(**access_of(ctx.kafka).env()),
         cwd=REPO,
     )
     child.start()

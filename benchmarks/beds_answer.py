@@ -88,7 +88,7 @@ def wards(city: City) -> int:
 
 async def _produce(ctx: BenchContext, pool: WorkerPool, city: City, start: datetime, end: datetime) -> int:
     sent = 0
-    async with KafkaSink(ctx.bootstrap, pool.topics, progress=lambda _: None) as sink:
+    async with KafkaSink(ctx.kafka, pool.topics, progress=lambda _: None) as sink:
         for snapshot in snapshots(city, start, end, ctx.seed):
             await sink.send_event(snapshot)
             sent += 1

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.core.errors import VigilError
+from vigil.platform.kafka_access import KafkaTarget
 
 DEFAULT_PARTITIONS = 4  # the keyed topics' partition count (Settings.partitions' default)
 
@@ -32,7 +33,7 @@ def stderr_progress(started: float | None = None) -> Callable[[str], None]:
 class BenchContext:
     """One ``vigil bench`` run: where the broker is, where scratch files go, how much data, which seed."""
 
-    bootstrap: str
+    kafka: KafkaTarget
     workdir: Path
     days: float = 7.0
     seed: int = 1

@@ -76,7 +76,7 @@ def dataset(ctx: BenchContext, label: str, events: Iterable[Event]) -> Dataset:
     records = [
         Record(topics.for_source(e.source).name, event_key(e).encode(), encode(e), e.time) for e in events
     ]
-    asyncio.run(ensure_topics(ctx.bootstrap, topics.all()))
+    asyncio.run(ensure_topics(ctx.kafka, topics.all()))
     return Dataset(topics.namespace, topics, events, records)
 
 
@@ -88,7 +88,7 @@ def simulated(ctx: BenchContext, days: float, city: City | None = None) -> list[
 
 async def produce_async(ctx: BenchContext, data: Dataset) -> None:
     """Send the records as fast as the producer goes (acks=all, idempotent), then flush."""
-    async with KafkaSink(ctx.bootstrap, data.topics, progress=ctx.progress) as sink:
+    async with KafkaSink(ctx.kafka, data.topics, progress=ctx.progress) as sink:
         for r in data.records:
             await sink.send_raw(r.topic, r.key, r.value, r.event_time)
 
@@ -121,6 +121,6 @@ def delete_namespaces(ctx: BenchContext) -> list[str]:
         topics = Topics(ns, ctx.partitions)
         names += [spec.name for spec in topics.all()]
         names.append(FAUST_ASSIGNOR_TOPIC.format(app_id=topics.app_id))
-    gone = asyncio.run(delete_topics(ctx.bootstrap, names)) if names else []
+    gone = asyncio.run(delete_topics(ctx.kafka, names)) if names else []
     ctx.namespaces.clear()
     return gone

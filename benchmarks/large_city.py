@@ -133,7 +133,7 @@ async def _run_async(
     t0 = time.monotonic()
     monitor = asyncio.create_task(_monitor(pool, run, t0, config.sample_s, stop))
     try:
-        async with KafkaSink(ctx.bootstrap, pool.topics, progress=lambda _: None) as sink:
+        async with KafkaSink(ctx.kafka, pool.topics, progress=lambda _: None) as sink:
             next_line = t0 + PROGRESS_EVERY_S
             for i, m in enumerate(messages):
                 delay = pacer.delay_for(m.time)
@@ -150,15 +150,15 @@ async def _run_async(
         t_end = time.monotonic()
         run.produce_s = t_end - t0
         run.applied_by_end = await asyncio.to_thread(pool.total, CONSUMED) - applied_before
-        run.behind_at_end = await behind(ctx.bootstrap, pool.topics)
+        run.behind_at_end = await behind(ctx.kafka, pool.topics)
         while time.monotonic() - t_end < config.drain_timeout_s:
             await asyncio.to_thread(pool.check_alive)
-            if await behind(ctx.bootstrap, pool.topics) == 0:
+            if await behind(ctx.kafka, pool.topics) == 0:
                 run.drain_s = time.monotonic() - t_end
                 break
             await asyncio.sleep(DRAIN_POLL_S)
         else:
-            run.left = await behind_by_topic(ctx.bootstrap, pool.topics)
+            run.left = await behind_by_topic(ctx.kafka, pool.topics)
         run.waited_s = time.monotonic() - t_end
     finally:
         stop.set()

@@ -39,6 +39,7 @@ from producers.sink import KafkaSink
 from vigil.core.city import load_city
 from vigil.core.contracts import AlertRecord, DispatchEvent, Event, EventType, Topics, encode, event_key
 from vigil.dispatch.alerts import LEVEL_ZERO
+from vigil.platform.kafka_access import KafkaTarget, client_config
 
 KEY = "d"
 NO_WAIT = f'{{"{LEVEL_ZERO}": {{"min_duration_s": 0}}}}'
@@ -175,11 +176,11 @@ def trigger_of(record: AlertRecord) -> TriggerKey | None:
 
 
 async def _consume(
-    bootstrap: str, topic: str, m: Measurement, ready: asyncio.Event, stop: asyncio.Event
+    bootstrap: KafkaTarget, topic: str, m: Measurement, ready: asyncio.Event, stop: asyncio.Event
 ) -> None:
     """Read ``topic`` from its start, stamping each batch with its receive time, until told to stop."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=POLL_MS
+        **client_config(bootstrap), enable_auto_commit=False, fetch_max_wait_ms=POLL_MS
     )
     await consumer.start()
     try:
@@ -210,7 +211,7 @@ async def _consume(
 
 
 async def _produce(
-    bootstrap: str,
+    bootstrap: KafkaTarget,
     topics: Topics,
     stream: list[Planned],
     config: LatencyConfig,
@@ -247,10 +248,10 @@ async def measure_async(ctx: BenchContext, pool: WorkerPool, config: LatencyConf
     m = Measurement()
     stream = plan(topics, config, ctx.seed)
     ready, stop = asyncio.Event(), asyncio.Event()
-    reader = asyncio.create_task(_consume(ctx.bootstrap, topics.alerts.name, m, ready, stop))
+    reader = asyncio.create_task(_consume(ctx.kafka, topics.alerts.name, m, ready, stop))
     await ready.wait()
-    await _produce(ctx.bootstrap, topics, stream, config, m, ctx.progress)
-    m.behind_at_end = await behind(ctx.bootstrap, topics)
+    await _produce(ctx.kafka, topics, stream, config, m, ctx.progress)
+    m.behind_at_end = await behind(ctx.kafka, topics)
     t_end = time.perf_counter()
     while m.missing() and time.perf_counter() - t_end < config.wait_s and not reader.done():
         await asyncio.sleep(0.1)

@@ -71,7 +71,7 @@ def run(ctx: BenchContext) -> list[Row]:
         problems = worker.check(data.events, city)  # also waits until the changelogs are all in Kafka
         after = worker.memory()
     sizes = {
-        table: asyncio.run(latest_record_sizes(ctx.bootstrap, data.topics.changelog(table).name))
+        table: asyncio.run(latest_record_sizes(ctx.kafka, data.topics.changelog(table).name))
         for table in STATE_TABLES
     }
     state_b = sum(sum(s.values()) for s in sizes.values()) / INCIDENTS

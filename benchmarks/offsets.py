@@ -7,18 +7,19 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer
 
+from vigil.platform.kafka_access import KafkaTarget, client_config
 from vigil.platform.offsets import end_offsets, group_behind, partitions_of
 
 __all__ = ["end_offsets", "group_behind", "latest_record_sizes", "partitions_of"]
 
 
-async def latest_record_sizes(bootstrap: str, topic: str, timeout: float = 120.0) -> dict[bytes, int]:
+async def latest_record_sizes(bootstrap: KafkaTarget, topic: str, timeout: float = 120.0) -> dict[bytes, int]:
     """Bytes (key + value) of the newest record per key on ``topic``, read from the start to the end
     offsets of now: for a table changelog, what the table holds per key. Tombstones remove the key."""
     tps = await partitions_of(bootstrap, [topic])
     ends = await end_offsets(bootstrap, tps)
     sizes: dict[bytes, int] = {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_config(bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(tps)

@@ -18,16 +18,17 @@ from aiokafka import AIOKafkaConsumer
 from benchmarks.core import BenchContext, BenchError, Row, rate_row
 from benchmarks.data import Dataset, sim_dataset
 from benchmarks.offsets import partitions_of
+from vigil.platform.kafka_access import KafkaTarget, client_config
 
 TIMEOUT_S = 120.0
 SHARED_RATE = "raw_rate"  # BenchContext.shared key of this row's events/s, for the ratios
 
 
-async def consume_all(bootstrap: str, topics: list[str], expected: int) -> tuple[int, float, float]:
+async def consume_all(bootstrap: KafkaTarget, topics: list[str], expected: int) -> tuple[int, float, float]:
     """Read ``expected`` records from the start of ``topics``; (records, first fetch, last decoded), wall
     times."""
     partitions = await partitions_of(bootstrap, topics)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(**client_config(bootstrap), enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -50,7 +51,7 @@ async def consume_all(bootstrap: str, topics: list[str], expected: int) -> tuple
 
 def measure(ctx: BenchContext, data: Dataset) -> Row:
     ctx.progress(f"(a) raw aiokafka + orjson over {len(data):,} events…")
-    n, first, last = asyncio.run(consume_all(ctx.bootstrap, data.source_topics, len(data)))
+    n, first, last = asyncio.run(consume_all(ctx.kafka, data.source_topics, len(data)))
     return rate_row(
         ctx,
         "a",

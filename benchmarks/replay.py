@@ -73,6 +73,7 @@ def drill_day(ctx: BenchContext) -> Row:
     from producers.drill import Drill, Plan, delete_drill
     from vigil.core.contracts import encode
     from vigil.core.settings import Settings
+    from vigil.platform.kafka_access import access_of
 
     city = load_city()
     ctx.progress("(e3) simulating a city-day into a log…")
@@ -81,7 +82,7 @@ def drill_day(ctx: BenchContext) -> Row:
     log.write_bytes(b"".join(encode(e) + b"\n" for e in events))
     namespace = fresh_namespace(ctx, "bd")
     settings = Settings(
-        kafka_bootstrap=ctx.bootstrap,
+        **access_of(ctx.kafka).settings_values(),  # type: ignore[arg-type]
         namespace=namespace,
         partitions=ctx.partitions,
         state_dir=ctx.workdir / "drill-state",

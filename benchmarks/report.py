@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from benchmarks.core import Row
+from vigil.platform.kafka_access import KafkaTarget
 
 
 def _proc_field(path: str, name: str) -> str | None:
@@ -34,7 +35,7 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def machine(kafka_version: str, bootstrap: str, local_broker: bool) -> dict[str, Any]:
+def machine(kafka_version: str, bootstrap: KafkaTarget, local_broker: bool) -> dict[str, Any]:
     """CPU, cores, RAM, OS, Python, Kafka and the stream libraries of this run."""
     mem_kb = _proc_field("/proc/meminfo", "MemTotal")
     return {
@@ -46,7 +47,7 @@ def machine(kafka_version: str, bootstrap: str, local_broker: bool) -> dict[str,
         "kafka": kafka_version
         if local_broker
         else f"external cluster (local broker would be {kafka_version})",
-        "bootstrap": bootstrap,
+        "bootstrap": str(bootstrap),
         "faust_streaming": _version("faust-streaming"),
         "aiokafka": _version("aiokafka"),
         "orjson": _version("orjson"),

@@ -23,6 +23,7 @@ from benchmarks.data import delete_namespaces
 from benchmarks.report import machine, machine_line, table, write_json
 from vigil.core.errors import VigilError
 from vigil.platform.admin import wait_for_broker
+from vigil.platform.kafka_access import KafkaTarget
 
 ROW_LETTERS = "abcdefgh"
 
@@ -75,7 +76,7 @@ def measure_rows(ctx: BenchContext, rows: str) -> list[Row]:
 
 
 def bench(
-    bootstrap: str,
+    bootstrap: KafkaTarget,
     *,
     rows: str = ROW_LETTERS,
     days: float = 7.0,

@@ -29,6 +29,7 @@ from benchmarks.offsets import group_behind
 from benchmarks.truth import Figures, compare, ground_truth
 from vigil.core.city import City, load_city
 from vigil.core.contracts import Event, Source, Topics
+from vigil.platform.kafka_access import access_of
 from vigil.platform.processes import ManagedProcess
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,7 +168,7 @@ class VigilWorker:
             home / "worker.log",
             f"http://127.0.0.1:{self.port}/healthz",
             env=child_env(
-                VIGIL_KAFKA_BOOTSTRAP=ctx.bootstrap,
+                **access_of(ctx.kafka).env(),
                 VIGIL_NAMESPACE=namespace,
                 VIGIL_PARTITIONS=str(ctx.partitions),
                 VIGIL_WORKER_PORT=str(self.port),
@@ -305,7 +306,7 @@ class VigilWorker:
         behind: dict[str, int] = {}
         while time.monotonic() < deadline:
             self._check_alive()
-            behind = asyncio.run(group_behind(self.ctx.bootstrap, self.topics.app_id, stages))
+            behind = asyncio.run(group_behind(self.ctx.kafka, self.topics.app_id, stages))
             if not behind:
                 break
             time.sleep(0.5)

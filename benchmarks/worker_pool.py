@@ -21,6 +21,7 @@ from benchmarks.offsets import group_behind
 from benchmarks.worker import POLL_S, VigilWorker
 from vigil.core.contracts import Source, Topics, TopicSpec
 from vigil.platform.admin import ensure_topics
+from vigil.platform.kafka_access import KafkaTarget
 
 READY_TIMEOUT_S = 120.0
 
@@ -44,7 +45,7 @@ def stages(topics: Topics) -> list[list[str]]:
     return [sources, [s.name for s in consumed_topics(topics) if s.name not in sources]]
 
 
-async def behind_by_topic(bootstrap: str, topics: Topics) -> dict[str, int]:
+async def behind_by_topic(bootstrap: KafkaTarget, topics: Topics) -> dict[str, int]:
     """Records the worker group has not committed yet, per topic it consumes, sources first (a repartition
     topic is reported only once the sources are all committed); {"<error>": -1} if the broker could not
     say. Faust commits only after processing and flushing what it derived, so {} means every derived record
@@ -52,13 +53,13 @@ async def behind_by_topic(bootstrap: str, topics: Topics) -> dict[str, int]:
     return await group_behind(bootstrap, topics.app_id, stages(topics))
 
 
-async def behind(bootstrap: str, topics: Topics) -> int:
+async def behind(bootstrap: KafkaTarget, topics: Topics) -> int:
     """:func:`behind_by_topic` summed; -1 if the broker could not say."""
     gaps = await behind_by_topic(bootstrap, topics)
     return -1 if any(v < 0 for v in gaps.values()) else sum(gaps.values())
 
 
-async def group_state(bootstrap: str, group: str) -> tuple[str, int]:
+async def group_state(bootstrap: KafkaTarget, group: str) -> tuple[str, int]:
     """The broker's view of a consumer group: its state (``Stable`` once a rebalance is done) and size."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -92,7 +93,7 @@ class WorkerPool:
     def start(self, timeout: float = READY_TIMEOUT_S) -> WorkerPool:
         """Create the topics (workers starting together would race to), start the children, and return once
         the assignment has settled; stops them if that fails."""
-        asyncio.run(ensure_topics(self.ctx.bootstrap, self.topics.all()))
+        asyncio.run(ensure_topics(self.ctx.kafka, self.topics.all()))
         try:
             for i in range(self.count):
                 worker = VigilWorker(self.ctx, self.namespace, f"{self.label}-w{i + 1}", **self.env)
@@ -109,12 +110,12 @@ class WorkerPool:
         last: Any = None
         while time.monotonic() < deadline:
             self.check_alive()
-            before = asyncio.run(group_state(self.ctx.bootstrap, self.topics.app_id))
+            before = asyncio.run(group_state(self.ctx.kafka, self.topics.app_id))
             try:
                 shares = [w.assigned() for w in self.workers]
             except OSError:
                 shares = []
-            after = asyncio.run(group_state(self.ctx.bootstrap, self.topics.app_id))
+            after = asyncio.run(group_state(self.ctx.kafka, self.topics.app_id))
             last = (before, after, shares)
             covered = bool(shares) and all(
                 sorted(p for share in shares for t, p in share if t == topic) == list(range(n))

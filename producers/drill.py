@@ -39,6 +39,7 @@ from vigil.core.errors import VigilError
 from vigil.core.settings import Settings
 from vigil.drills.results import episodes
 from vigil.platform.admin import delete_group, delete_topics, ensure_topics, partition_counts
+from vigil.platform.kafka_access import KafkaAccess
 from vigil.platform.offsets import group_behind, read_to_end, stages
 from vigil.platform.processes import ManagedProcess, free_port
 
@@ -161,8 +162,8 @@ class Drill:
         self.ports: list[int] = []
 
     @property
-    def bootstrap(self) -> str:
-        return self.settings.bootstrap_servers
+    def kafka(self) -> KafkaAccess:
+        return KafkaAccess.from_settings(self.settings)
 
     def run(self) -> Path:
         if self.folder.exists():
@@ -189,7 +190,7 @@ class Drill:
         _write(self.folder / "drill.json", drill)
         _write(self.folder / "truth.json", loaded.truth)
         try:
-            asyncio.run(ensure_topics(self.bootstrap, self.topics.all(), self.settings.replication_factor))
+            asyncio.run(ensure_topics(self.kafka, self.topics.all(), self.settings.replication_factor))
             self.start_workers()
             if self.delivery is not None:
                 self.delivery.start()
@@ -226,7 +227,7 @@ class Drill:
                 "VIGIL_NAMESPACE": self.topics.namespace,
                 "VIGIL_DRILL": self.plan.name,
                 "VIGIL_WORKER_PORT": str(port),
-                "VIGIL_KAFKA_BOOTSTRAP": self.bootstrap,
+                **self.kafka.env(),
                 "VIGIL_STATE_DIR": str(self.folder / f"worker-{i + 1}"),
                 "VIGIL_BEDS_MAX_AHEAD_S": str(AHEAD_ALLOWED_S),
             }
@@ -294,7 +295,7 @@ class Drill:
         tracker = self.tracker
         if tracker is not None:
             tracker.set_total(total)
-        async with KafkaSink(self.bootstrap, self.topics, progress=lambda _: None) as sink:
+        async with KafkaSink(self.kafka, self.topics, progress=lambda _: None) as sink:
             for source, raw in loaded.invalid:  # the worker dead-letters them, with the reason
                 await sink.send_raw(self.topics.for_source(Source(source)).name, None, raw, None)
             for n, event in enumerate(loaded.events, start=1):
@@ -325,7 +326,7 @@ class Drill:
         behind: dict[str, int] = {"(not read yet)": -1}
         while time.monotonic() < deadline:
             self.check_alive()
-            behind = asyncio.run(group_behind(self.bootstrap, self.topics.app_id, flow))
+            behind = asyncio.run(group_behind(self.kafka, self.topics.app_id, flow))
             if not behind:
                 break
             time.sleep(POLL_S)
@@ -377,7 +378,7 @@ class Drill:
 
     async def alert_episodes(self) -> list[dict[str, Any]]:
         """Every alert record on the drill's alerts topic (read to its end), folded into episodes."""
-        records = await read_to_end(self.bootstrap, [self.topics.alerts.name])
+        records = await read_to_end(self.kafka, [self.topics.alerts.name])
         return episodes(json.loads(r.value) for r in records if r.value is not None)
 
     def windows(self) -> list[dict[str, Any]]:
@@ -449,10 +450,10 @@ def delete_drill(settings: Settings, name: str) -> list[str]:
     topics = Topics(namespace_of(settings, name), settings.partitions)
     # the namespace's topics and changelogs, and Faust's own (its assignor's leader topic)
     prefixes = (f"{topics.namespace}.", f"{topics.app_id}-")
-    present = asyncio.run(partition_counts(settings.bootstrap_servers))
+    present = asyncio.run(partition_counts(KafkaAccess.from_settings(settings)))
     names = [t.name for t in topics.all()] + [n for n in present if n.startswith(prefixes)]
-    deleted = asyncio.run(delete_topics(settings.bootstrap_servers, sorted(set(names))))
-    asyncio.run(delete_group(settings.bootstrap_servers, topics.app_id))
+    deleted = asyncio.run(delete_topics(KafkaAccess.from_settings(settings), sorted(set(names))))
+    asyncio.run(delete_group(KafkaAccess.from_settings(settings), topics.app_id))
     (drills_dir(settings) / "targets" / f"{name}.json").unlink(missing_ok=True)
     shutil.rmtree(drills_dir(settings) / name, ignore_errors=True)
     return deleted

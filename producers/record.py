@@ -33,6 +33,7 @@ from producers.sink import epoch_ms
 from vigil.core.contracts import Source, Topics
 from vigil.core.errors import VigilError
 from vigil.platform.admin import partition_counts, wait_for_broker
+from vigil.platform.kafka_access import KafkaTarget, client_config
 
 STALL_S = 60.0  # no record and no position change for this long: the broker stopped answering
 SOURCE_RANK = {s: i for i, s in enumerate(Source)}  # ties in event time: dispatch, sentinel, beds
@@ -104,7 +105,7 @@ class Recording:
 
 
 async def _partitions(
-    bootstrap: str, topics: Topics, sources: Iterable[Source]
+    bootstrap: KafkaTarget, topics: Topics, sources: Iterable[Source]
 ) -> tuple[dict[str, Source], dict[str, int]]:
     """The source topics by name, and their partition counts; a missing topic is a wrong namespace."""
     names = {topics.for_source(s).name: s for s in sources}
@@ -119,7 +120,7 @@ async def _partitions(
 
 
 async def read_window(
-    bootstrap: str,
+    bootstrap: KafkaTarget,
     topics: Topics,
     sources: Iterable[Source],
     start: datetime,
@@ -134,7 +135,7 @@ async def read_window(
     tps = [TopicPartition(name, p) for name in by_topic for p in range(counts[name])]
     recording = Recording([], {s: SourceCount() for s in sources})
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **client_config(bootstrap),
         enable_auto_commit=False,
         auto_offset_reset="earliest",  # a start offset deleted by retention meanwhile: read what is left
     )
@@ -229,7 +230,7 @@ def write_ndjson(records: Iterable[Record], path: Path) -> int:
 
 
 def record_command(
-    bootstrap: str,
+    bootstrap: KafkaTarget,
     topics: Topics,
     sources: Iterable[Source],
     start: datetime,

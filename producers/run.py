@@ -15,9 +15,10 @@ from producers.replay import count_lines, replay
 from producers.sim import simulate
 from producers.sink import PROGRESS_EVERY_S, KafkaSink
 from vigil.core.city import load_city
-from vigil.core.contracts import Event, Topics, encode
+from vigil.core.contracts import Event, Source, Topics, encode
 from vigil.core.settings import Settings
 from vigil.platform.admin import ensure_topics, wait_for_broker
+from vigil.platform.kafka_access import KafkaAccess
 
 
 async def send_events(
@@ -35,11 +36,13 @@ async def send_events(
     ``quiet`` drops the progress lines (the demo prints its own summary from the worker's metrics); an
     active ``tracker`` (a progress bar) replaces the periodic ones."""
     topics = Topics.from_settings(settings)
-    await wait_for_broker(settings.bootstrap_servers)
-    await ensure_topics(settings.bootstrap_servers, topics.all(), settings.replication_factor)
+    kafka = KafkaAccess.from_settings(settings)
+    await wait_for_broker(kafka)
+    # only the topics it writes: a producer principal may see no other (least-privilege ACLs)
+    await ensure_topics(kafka, [topics.for_source(s) for s in Source], settings.replication_factor)
     pacer = Pacer(speed)
     async with KafkaSink(
-        settings.bootstrap_servers,
+        kafka,
         topics,
         (lambda _: None) if quiet else None,
         every_s=_periodic(tracker),
@@ -105,10 +108,11 @@ def simulate_command(
 def replay_command(settings: Settings, path: Path, speed: float, tracker: Tracker | None = None) -> int:
     async def _run() -> dict[str, int]:
         topics = Topics.from_settings(settings)
-        await wait_for_broker(settings.bootstrap_servers)
-        await ensure_topics(settings.bootstrap_servers, topics.all(), settings.replication_factor)
+        kafka = KafkaAccess.from_settings(settings)
+        await wait_for_broker(kafka)
+        await ensure_topics(kafka, topics.all(), settings.replication_factor)
         async with KafkaSink(
-            settings.bootstrap_servers,
+            kafka,
             topics,
             every_s=_periodic(tracker),
             outage_timeout_s=settings.producer_outage_timeout_s,

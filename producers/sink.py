@@ -58,6 +58,7 @@ from aiokafka.errors import (
 from vigil.core.contracts import Event, Topics, encode, event_key
 from vigil.core.errors import VigilError
 from vigil.core.settings import Settings
+from vigil.platform.kafka_access import KafkaTarget, client_config
 
 PROGRESS_EVERY_S = 5.0
 OUTAGE_TIMEOUT_S = float(Settings.model_fields["producer_outage_timeout_s"].default)
@@ -240,7 +241,7 @@ class KafkaSink:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: KafkaTarget,
         topics: Topics,
         progress: Callable[[str], None] | None = None,
         every_s: float | None = PROGRESS_EVERY_S,
@@ -348,7 +349,7 @@ class KafkaSink:
         """A new idempotent producer (a new producer id), once the broker answers; the watcher gives up."""
         while True:
             producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap,
+                **client_config(self.bootstrap),
                 acks="all",
                 enable_idempotence=True,
                 linger_ms=5,

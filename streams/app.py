@@ -24,6 +24,7 @@ from vigil.core.alerts import AlertPolicy
 from vigil.core.city import City, load_city
 from vigil.core.contracts import Topics
 from vigil.core.settings import Settings
+from vigil.platform.kafka_access import KafkaAccess, faust_credentials
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
+        broker_credentials=faust_credentials(KafkaAccess.from_settings(settings)),
         store=settings.store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,
@@ -73,7 +75,7 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         app, pipe.topics.alerts.name, AlertPolicy.from_rules(settings.alert_policy), drill=settings.drill
     )
     view = pipe.city_view = CityView(
-        settings.bootstrap_servers,
+        KafkaAccess.from_settings(settings),
         pipe.topics.changelog("wards").name,
         pipe.topics.changelog("units").name,
     )

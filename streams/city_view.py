@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer
 from vigil.capacity.beds import WardState
 from vigil.capacity.clock import CityClock
 from vigil.dispatch.fleet import UnitState
+from vigil.platform.kafka_access import KafkaTarget, client_config
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ RETRY_S = 1.0
 
 
 class CityView:
-    def __init__(self, bootstrap: str, wards_changelog: str, units_changelog: str) -> None:
+    def __init__(self, bootstrap: KafkaTarget, wards_changelog: str, units_changelog: str) -> None:
         self.bootstrap = bootstrap
         self.wards_topic = wards_changelog
         self.units_topic = units_changelog
@@ -64,7 +65,7 @@ class CityView:
         consumer = AIOKafkaConsumer(
             self.wards_topic,
             self.units_topic,
-            bootstrap_servers=self.bootstrap,
+            **client_config(self.bootstrap),
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,

@@ -11,14 +11,15 @@ from streams.app import create_app
 from vigil.core.contracts import Topics
 from vigil.core.settings import Settings
 from vigil.platform.admin import ensure_topics, wait_for_broker
+from vigil.platform.kafka_access import KafkaAccess
 
 log = logging.getLogger(__name__)
 
 
 async def prepare_topics(settings: Settings) -> list[str]:
-    await wait_for_broker(settings.bootstrap_servers)
+    await wait_for_broker(KafkaAccess.from_settings(settings))
     specs = Topics.from_settings(settings).all()
-    return await ensure_topics(settings.bootstrap_servers, specs, settings.replication_factor)
+    return await ensure_topics(KafkaAccess.from_settings(settings), specs, settings.replication_factor)
 
 
 def run(settings: Settings, loglevel: str = "info") -> None:

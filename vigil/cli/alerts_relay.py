@@ -12,6 +12,7 @@ from typing import Any
 
 from vigil.core.contracts import Topics
 from vigil.core.settings import Settings
+from vigil.platform.kafka_access import KafkaAccess
 
 STATUS_EVERY_S = 30.0
 
@@ -30,7 +31,7 @@ def run_relay(args: argparse.Namespace, settings: Settings) -> int:
     from alerting.relay_book import RelayTiming
 
     relay = AlertRelay(
-        settings.bootstrap_servers,
+        KafkaAccess.from_settings(settings),
         Topics.from_settings(settings),
         settings.alertmanagers,
         RelayTiming(resend_every=timedelta(seconds=settings.relay_resend_s)),

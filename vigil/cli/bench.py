@@ -10,6 +10,7 @@ from typing import Any
 
 from vigil.core.settings import Settings
 from vigil.platform.broker import LocalBroker
+from vigil.platform.kafka_access import KafkaAccess
 
 ROW_LETTERS = "abcdefgh"  # benchmarks.run.ROW_LETTERS; repeated so --help does not import the benchmarks
 _ADDRESS = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}(,[A-Za-z0-9.\-\[\]:]+:\d{1,5})*$")
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from benchmarks.run import bench
 
     broker = LocalBroker.from_settings(settings)
-    address = args.kafka or (None if settings.uses_local_broker else settings.bootstrap_servers)
+    address = args.kafka or (None if settings.uses_local_broker else KafkaAccess.from_settings(settings))
     started = False
     if address is None:
         started = broker.start(tie_to_parent=True)

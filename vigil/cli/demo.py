@@ -32,6 +32,7 @@ from vigil.cli.arguments import positive_seconds, speed_or_max
 from vigil.core.city import load_city
 from vigil.core.settings import Settings
 from vigil.platform.broker import LocalBroker
+from vigil.platform.kafka_access import KafkaAccess
 from vigil.platform.processes import ManagedProcess, ProcessError
 
 SUMMARY_EVERY_S = 5.0
@@ -149,10 +150,10 @@ async def reset_namespace(settings: Settings) -> list[str]:
     from vigil.core.contracts import Topics
     from vigil.platform.admin import delete_group, delete_topics, wait_for_broker
 
-    await wait_for_broker(settings.bootstrap_servers)
+    await wait_for_broker(KafkaAccess.from_settings(settings))
     topics = Topics.from_settings(settings)
-    gone = await delete_topics(settings.bootstrap_servers, [s.name for s in topics.all()])
-    await delete_group(settings.bootstrap_servers, topics.app_id)
+    gone = await delete_topics(KafkaAccess.from_settings(settings), [s.name for s in topics.all()])
+    await delete_group(KafkaAccess.from_settings(settings), topics.app_id)
     return gone
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from vigil.cli.arguments import aware_datetime, existing_file, speed_or_max
 from vigil.core.settings import Settings
+from vigil.platform.kafka_access import KafkaAccess
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
 
@@ -136,7 +137,12 @@ def _delivery(args: argparse.Namespace, settings: Settings) -> tuple[Any, str]:
     topics = Topics(namespace_of(settings, args.name), settings.partitions)
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     delivery = DrillDelivery(
-        settings.bootstrap_servers, topics, args.name, settings.alertmanagers, settings.gateway, say=say
+        KafkaAccess.from_settings(settings),
+        topics,
+        args.name,
+        settings.alertmanagers,
+        settings.gateway,
+        say=say,
     )
     return delivery, ""
 

@@ -8,6 +8,7 @@ from typing import Any
 from vigil.core.errors import VigilError
 from vigil.core.settings import Settings
 from vigil.platform.broker import LocalBroker
+from vigil.platform.kafka_access import KafkaAccess
 
 
 def register(commands: Any) -> None:
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return 0 if broker.running() else 3
         from vigil.platform.admin import broker_answers
 
-        ok = broker_answers(settings.bootstrap_servers)
+        ok = broker_answers(KafkaAccess.from_settings(settings))
         print(f"{settings.bootstrap_servers}: {'answering' if ok else 'NOT answering'}")
         return 0 if ok else 3
     return 0

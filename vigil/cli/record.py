@@ -15,6 +15,7 @@ from typing import Any
 from vigil.cli.arguments import aware_datetime
 from vigil.core.contracts import Source, Topics
 from vigil.core.settings import Settings
+from vigil.platform.kafka_access import KafkaAccess
 
 
 def sources(text: str) -> tuple[Source, ...]:
@@ -87,7 +88,7 @@ def record_command(args: argparse.Namespace, settings: Settings) -> int:
         parser.error(f"argument --output: folder {output.parent} does not exist; create it first")
     topics = Topics.from_settings(settings)
     with progress(what="records", label="record") as bar:
-        recording = record(settings.bootstrap_servers, topics, args.sources, start, end, output, bar)
+        recording = record(KafkaAccess.from_settings(settings), topics, args.sources, start, end, output, bar)
     for source, count in recording.counts.items():
         span = ""
         if count.first is not None and count.last is not None:

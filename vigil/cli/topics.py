@@ -8,6 +8,7 @@ from typing import Any
 
 from vigil.core.contracts import Topics
 from vigil.core.settings import Settings
+from vigil.platform.kafka_access import KafkaAccess
 
 
 def register(commands: Any) -> None:
@@ -36,24 +37,24 @@ async def _run(action: str, settings: Settings) -> int:
     )
 
     specs = Topics.from_settings(settings).all()
-    await wait_for_broker(settings.bootstrap_servers, timeout=15)
+    await wait_for_broker(KafkaAccess.from_settings(settings), timeout=15)
     if action == "create":
-        created = await ensure_topics(settings.bootstrap_servers, specs, settings.replication_factor)
+        created = await ensure_topics(KafkaAccess.from_settings(settings), specs, settings.replication_factor)
         print(
             f"created: {', '.join(created)}"
             if created
             else "all topics exist with the expected partitions and retention"
         )
     elif action == "delete":
-        gone = await delete_topics(settings.bootstrap_servers, [s.name for s in specs])
+        gone = await delete_topics(KafkaAccess.from_settings(settings), [s.name for s in specs])
         print(f"deleted: {', '.join(gone)}" if gone else "no Vigil topics to delete")
         group = Topics.from_settings(settings).app_id
-        if await delete_group(settings.bootstrap_servers, group):
+        if await delete_group(KafkaAccess.from_settings(settings), group):
             print(
                 f"deleted consumer group {group} (its committed offsets would skip a new namespace's events)"
             )
     else:
-        found = await describe_topics(settings.bootstrap_servers, [s.name for s in specs])
+        found = await describe_topics(KafkaAccess.from_settings(settings), [s.name for s in specs])
         width = max(len(s.name) for s in specs)
         for spec in specs:
             have = found.get(spec.name)

@@ -13,7 +13,15 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -98,6 +106,28 @@ class Settings(BaseSettings):
         default=None,
         description="host:port[,host:port] of an existing Kafka cluster; empty: the embedded local broker.",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="How every Vigil client talks to Kafka: PLAINTEXT (the default local broker), SSL (TLS, "
+        "optionally a client certificate), or SASL_SSL (TLS and a username/password; `vigil kafka start "
+        "--secure` runs one).",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "PLAIN"] | None = Field(
+        default=None, description="SASL mechanism under SASL_SSL (empty: SCRAM-SHA-512)."
+    )
+    kafka_username: str | None = Field(default=None, description="SASL username (the Kafka principal).")
+    kafka_password: SecretStr | None = Field(
+        default=None,
+        description="SASL password (VIGIL_KAFKA_PASSWORD); prefer kafka_password_file. Never logged.",
+    )
+    kafka_password_file: Path | None = Field(
+        default=None, description="A file holding the SASL password (surrounding whitespace ignored)."
+    )
+    kafka_ca_file: Path | None = Field(
+        default=None, description="PEM CA certificates that signed the brokers' (empty: the system's)."
+    )
+    kafka_cert_file: Path | None = Field(default=None, description="PEM client certificate, for mutual TLS.")
+    kafka_key_file: Path | None = Field(default=None, description="PEM private key of kafka_cert_file.")
     kafka_version: str = Field(default="4.0.0", description="Apache Kafka version the local broker runs.")
     kafka_port: int = Field(default=19092, ge=1024, le=65535, description="Local broker client port.")
     kafka_controller_port: int = Field(
@@ -453,6 +483,77 @@ class Settings(BaseSettings):
         for item in value:
             parse_period(item)
         return value
+
+    @field_validator(
+        "kafka_username",
+        "kafka_password_file",
+        "kafka_ca_file",
+        "kafka_cert_file",
+        "kafka_key_file",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _kafka_security_fits(self) -> Settings:
+        """Refuse at start, naming the settings, a combination the broker would refuse later less clearly."""
+        protocol = self.kafka_security_protocol
+        sasl = {
+            "kafka_sasl_mechanism": self.kafka_sasl_mechanism,
+            "kafka_username": self.kafka_username,
+            "kafka_password": self.kafka_password,
+            "kafka_password_file": self.kafka_password_file,
+        }
+        tls = {
+            "kafka_ca_file": self.kafka_ca_file,
+            "kafka_cert_file": self.kafka_cert_file,
+            "kafka_key_file": self.kafka_key_file,
+        }
+        if protocol != "SASL_SSL":
+            for name, value in sasl.items():
+                if value is not None:
+                    raise ValueError(
+                        f"{name} is set but kafka_security_protocol is {protocol}, which sends no username "
+                        f"or password; set VIGIL_KAFKA_SECURITY_PROTOCOL=SASL_SSL, or unset {name}"
+                    )
+        if protocol == "PLAINTEXT":
+            for name, value in tls.items():
+                if value is not None:
+                    raise ValueError(
+                        f"{name} is set but kafka_security_protocol is PLAINTEXT, which uses no TLS; set "
+                        f"VIGIL_KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL, or unset {name}"
+                    )
+        if protocol == "SASL_SSL":
+            if not self.kafka_username:
+                raise ValueError(
+                    "kafka_security_protocol is SASL_SSL but kafka_username is empty; set "
+                    "VIGIL_KAFKA_USERNAME to the Kafka principal this process runs as"
+                )
+            if (self.kafka_password is None) == (self.kafka_password_file is None):
+                raise ValueError(
+                    "under SASL_SSL give exactly one of kafka_password_file (preferred: "
+                    "VIGIL_KAFKA_PASSWORD_FILE) and kafka_password (VIGIL_KAFKA_PASSWORD)"
+                    + ("; both are set" if self.kafka_password is not None else "; neither is set")
+                )
+        if (self.kafka_cert_file is None) != (self.kafka_key_file is None):
+            missing = "kafka_key_file" if self.kafka_key_file is None else "kafka_cert_file"
+            raise ValueError(
+                f"mutual TLS needs kafka_cert_file and kafka_key_file together; {missing} is empty"
+            )
+        for name, path in {**tls, "kafka_password_file": self.kafka_password_file}.items():
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}: {path} is not a readable file; point it at an existing file")
+        if self.kafka_password_file is not None and not self.kafka_password_file.read_text().strip():
+            raise ValueError(f"kafka_password_file: {self.kafka_password_file} is empty; write the password")
+        return self
+
+    def kafka_secret(self) -> str | None:
+        """The SASL password, read from its file at each call (a rotated file is picked up on restart)."""
+        if self.kafka_password_file is not None:
+            return self.kafka_password_file.read_text().strip()
+        return self.kafka_password.get_secret_value() if self.kafka_password is not None else None
 
     @model_validator(mode="after")
     def _bands_in_order(self) -> Settings:

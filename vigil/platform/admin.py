@@ -19,14 +19,15 @@ from aiokafka.errors import KafkaError
 
 from vigil.core.contracts import TopicSpec
 from vigil.core.errors import VigilError
+from vigil.platform.kafka_access import KafkaTarget, access_of, client_config
 
 
 class TopicError(VigilError, RuntimeError):
     """A topic exists with the wrong shape; the message names it and the fix."""
 
 
-async def _admin(bootstrap: str, timeout_ms: int = 5000) -> AIOKafkaAdminClient:
-    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+async def _admin(kafka: KafkaTarget, timeout_ms: int = 5000) -> AIOKafkaAdminClient:
+    client = AIOKafkaAdminClient(**client_config(kafka), request_timeout_ms=timeout_ms)
     await client.start()
     return client
 
@@ -43,10 +44,10 @@ def _quiet_connection_errors() -> Iterator[None]:
         logger.setLevel(level)
 
 
-async def broker_answers_async(bootstrap: str) -> bool:
+async def broker_answers_async(kafka: KafkaTarget) -> bool:
     with _quiet_connection_errors():
         try:
-            client = await _admin(bootstrap, 3000)
+            client = await _admin(kafka, 3000)
         except Exception:
             return False
         try:
@@ -59,19 +60,19 @@ async def broker_answers_async(bootstrap: str) -> bool:
                 await client.close()
 
 
-def broker_answers(bootstrap: str) -> bool:
-    return asyncio.run(broker_answers_async(bootstrap))
+def broker_answers(kafka: KafkaTarget) -> bool:
+    return asyncio.run(broker_answers_async(kafka))
 
 
-async def wait_for_broker(bootstrap: str, timeout: float = 60.0) -> None:
+async def wait_for_broker(kafka: KafkaTarget, timeout: float = 60.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        if await broker_answers_async(bootstrap):
+        if await broker_answers_async(kafka):
             return
         await asyncio.sleep(0.5)
     raise TopicError(
-        f"no Kafka broker answered at {bootstrap} within {timeout:.0f}s; start one with "
+        f"no Kafka broker answered at {kafka} within {timeout:.0f}s; start one with "
         "`vigil kafka start` or set VIGIL_KAFKA_BOOTSTRAP to a reachable cluster"
     )
 
@@ -84,8 +85,8 @@ class TopicState:
     configs: dict[str, str]
 
 
-async def partition_counts(bootstrap: str, names: Iterable[str] | None = None) -> dict[str, int]:
-    client = await _admin(bootstrap)
+async def partition_counts(kafka: KafkaTarget, names: Iterable[str] | None = None) -> dict[str, int]:
+    client = await _admin(kafka)
     try:
         topics = await client.describe_topics(list(names) if names is not None else None)
     finally:
@@ -93,12 +94,12 @@ async def partition_counts(bootstrap: str, names: Iterable[str] | None = None) -
     return {t["topic"]: len(t["partitions"]) for t in topics if t["error_code"] == 0}
 
 
-async def describe_topics(bootstrap: str, names: Iterable[str]) -> dict[str, TopicState]:
+async def describe_topics(kafka: KafkaTarget, names: Iterable[str]) -> dict[str, TopicState]:
     """Partitions and Vigil-relevant configs of the named topics that exist."""
-    counts = await partition_counts(bootstrap, names)
+    counts = await partition_counts(kafka, names)
     if not counts:
         return {}
-    client = await _admin(bootstrap)
+    client = await _admin(kafka)
     try:
         responses = await client.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, name, dict.fromkeys(CHECKED)) for name in counts]
@@ -115,7 +116,7 @@ async def describe_topics(bootstrap: str, names: Iterable[str]) -> dict[str, Top
 CHECKED = ("cleanup.policy", "retention.ms", "retention.bytes")
 
 
-def shape_problems(spec: TopicSpec, state: TopicState, bootstrap: str) -> list[str]:
+def shape_problems(spec: TopicSpec, state: TopicState, kafka: KafkaTarget) -> list[str]:
     """How an existing topic differs from its spec, each with the fix."""
     problems = []
     if state.partitions != spec.partitions:
@@ -130,24 +131,24 @@ def shape_problems(spec: TopicSpec, state: TopicState, bootstrap: str) -> list[s
         want = ",".join(f"{k}={v}" for k, v in wrong.items())
         problems.append(
             f"topic {spec.name} has {have} but Vigil keeps it as {spec.retention_text} ({want}); fix it with "
-            f"`kafka-configs.sh --bootstrap-server {bootstrap} --alter --entity-type topics --entity-name "
-            f"{spec.name} --add-config {want}`"
+            f"`kafka-configs.sh --bootstrap-server {access_of(kafka).bootstrap} --alter --entity-type topics "
+            f"--entity-name {spec.name} --add-config {want}`"
         )
     return problems
 
 
-async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication_factor: int = 1) -> list[str]:
+async def ensure_topics(
+    kafka: KafkaTarget, specs: Iterable[TopicSpec], replication_factor: int = 1
+) -> list[str]:
     """Create missing topics with their retention; check existing ones. Returns the names created."""
     specs = list(specs)
-    existing = await describe_topics(bootstrap, [s.name for s in specs])
-    problems = [
-        p for s in specs if s.name in existing for p in shape_problems(s, existing[s.name], bootstrap)
-    ]
+    existing = await describe_topics(kafka, [s.name for s in specs])
+    problems = [p for s in specs if s.name in existing for p in shape_problems(s, existing[s.name], kafka)]
     if problems:
         raise TopicError("\n".join(problems))
     missing = [s for s in specs if s.name not in existing]
     if missing:
-        client = await _admin(bootstrap)
+        client = await _admin(kafka)
         try:
             await client.create_topics(
                 [
@@ -162,7 +163,7 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication_
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
         while loop.time() < deadline:
-            counts = await partition_counts(bootstrap, [s.name for s in missing])
+            counts = await partition_counts(kafka, [s.name for s in missing])
             if all(counts.get(s.name) == s.partitions for s in missing):
                 break
             await asyncio.sleep(0.2)
@@ -175,7 +176,7 @@ GROUP_ID_NOT_FOUND = 69
 NON_EMPTY_GROUP = 68
 
 
-async def delete_group(bootstrap: str, group: str, wait_s: float = 30.0) -> bool:
+async def delete_group(kafka: KafkaTarget, group: str, wait_s: float = 30.0) -> bool:
     """Forget a consumer group and its committed offsets; False if there was none.
 
     Kafka (4.0 checked) keeps a group's committed offsets after its topics are deleted. A namespace deleted
@@ -184,7 +185,7 @@ async def delete_group(bootstrap: str, group: str, wait_s: float = 30.0) -> bool
     admin client has no call for it; the request is Kafka's DeleteGroups, sent to the group's coordinator."""
     from aiokafka.protocol.admin import DeleteGroupsRequest
 
-    client = await _admin(bootstrap)
+    client = await _admin(kafka)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     try:
@@ -216,13 +217,13 @@ async def delete_group(bootstrap: str, group: str, wait_s: float = 30.0) -> bool
     return False
 
 
-async def delete_topics(bootstrap: str, names: Iterable[str], wait_s: float = 60.0) -> list[str]:
+async def delete_topics(kafka: KafkaTarget, names: Iterable[str], wait_s: float = 60.0) -> list[str]:
     """Delete the topics that exist and wait until the cluster no longer lists them."""
     names = list(names)
-    existing = await partition_counts(bootstrap)
+    existing = await partition_counts(kafka)
     present = [n for n in names if n in existing]
     if present:
-        client = await _admin(bootstrap)
+        client = await _admin(kafka)
         try:
             await client.delete_topics(present, timeout_ms=15000)
         finally:
@@ -230,7 +231,7 @@ async def delete_topics(bootstrap: str, names: Iterable[str], wait_s: float = 60
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
         while loop.time() < deadline:
-            if not set(present) & set(await partition_counts(bootstrap)):
+            if not set(present) & set(await partition_counts(kafka)):
                 break
             await asyncio.sleep(0.5)
         else:

@@ -13,12 +13,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from vigil.core.contracts import Source, Topics
+from vigil.platform.kafka_access import KafkaTarget, client_config
 
 
-async def end_offsets(bootstrap: str, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+async def end_offsets(kafka: KafkaTarget, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
     """End offsets of ``tps`` from a consumer made for this one call: for one-off reads (a repeated read
     uses :class:`EndOffsetReader`, which keeps its consumer)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_config(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
         ends: dict[TopicPartition, int] = await consumer.end_offsets(list(tps))
@@ -35,8 +36,8 @@ class EndOffsetReader:
     restart or a stale connection costs one read, not every one after it). Its owner closes it when stopping
     (:meth:`close`, or ``async with``): aiokafka warns of a consumer left unclosed."""
 
-    def __init__(self, bootstrap: str, **consumer_config: Any) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, kafka: KafkaTarget, **consumer_config: Any) -> None:
+        self.kafka = kafka
         self.consumer_config = consumer_config  # more AIOKafkaConsumer settings, e.g. request_timeout_ms
         self.starts = 0  # consumers started so far: one unless reads failed
         self._consumer: AIOKafkaConsumer | None = None
@@ -61,7 +62,7 @@ class EndOffsetReader:
             # created only here: aiokafka warns at garbage collection of any consumer never stopped, even
             # one that never started
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap, enable_auto_commit=False, **self.consumer_config
+                **client_config(self.kafka), enable_auto_commit=False, **self.consumer_config
             )
             try:
                 await consumer.start()
@@ -85,8 +86,8 @@ class EndOffsetReader:
         await self.close()
 
 
-async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def partitions_of(kafka: KafkaTarget, topics: Sequence[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(**client_config(kafka))
     await admin.start()
     try:
         described: list[dict[str, Any]] = await admin.describe_topics(list(topics))
@@ -95,12 +96,12 @@ async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPart
     return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
 
 
-async def group_behind(bootstrap: str, group: str, stages: Sequence[Sequence[str]]) -> dict[str, int]:
+async def group_behind(kafka: KafkaTarget, group: str, stages: Sequence[Sequence[str]]) -> dict[str, int]:
     """Records not yet committed by ``group``, per topic, stage by stage (a stage's end offsets are final
     only once the stages feeding it are committed). Empty: caught up."""
     for stage in stages:
-        tps = await partitions_of(bootstrap, stage)
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        tps = await partitions_of(kafka, stage)
+        admin = AIOKafkaAdminClient(**client_config(kafka))
         await admin.start()
         try:
             committed = await admin.list_consumer_group_offsets(group, partitions=tps)
@@ -108,7 +109,7 @@ async def group_behind(bootstrap: str, group: str, stages: Sequence[Sequence[str
             return {type(exc).__name__: -1}
         finally:
             await admin.close()
-        ends = await end_offsets(bootstrap, tps)  # committed first: an end read later is never smaller
+        ends = await end_offsets(kafka, tps)  # committed first: an end read later is never smaller
         behind: Counter[str] = Counter()
         for tp in tps:
             done = committed[tp].offset if tp in committed else 0
@@ -124,14 +125,14 @@ def stages(topics: Topics, consumed: Sequence[str]) -> list[list[str]]:
     return [[t for t in sources if t in consumed], [t for t in consumed if t not in sources]]
 
 
-async def read_to_end(bootstrap: str, topics: Sequence[str]) -> list[Any]:
+async def read_to_end(kafka: KafkaTarget, topics: Sequence[str]) -> list[Any]:
     """Every record of ``topics`` from the beginning to the end offsets of now, per partition in offset
     order (aiokafka ``ConsumerRecord``s)."""
-    tps = await partitions_of(bootstrap, topics)
+    tps = await partitions_of(kafka, topics)
     # earliest: a manually assigned consumer starts from its reset policy (seek_to_beginning before the
     # first fetch was seen to leave it at the end)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        **client_config(kafka), enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     records: list[Any] = []
