@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -23,7 +24,11 @@ from pathlib import Path
 
 from vigil.core.errors import VigilError
 from vigil.core.settings import Settings
+from vigil.platform.acls import PRINCIPALS, SUPER_USERS
+from vigil.platform.kafka_access import KafkaAccess
 from vigil.platform.processes import die_with_parent
+from vigil.platform.tls import LocalTls
+from vigil.platform.tls import issue as issue_tls
 
 
 class BrokerError(VigilError, RuntimeError):
@@ -52,10 +57,14 @@ class LocalBroker:
     heap: str = "512m"
     # how often the broker deletes segments past retention (Kafka's default: 5 min); tests shorten it
     retention_check_ms: int = 300_000
+    # SASL_SSL listener, SCRAM users, TLS certificates, StandardAuthorizer (`vigil kafka start --secure`)
+    secure: bool = False
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)
 
     @classmethod
-    def from_settings(cls, settings: Settings, log: Callable[[str], None] | None = None) -> LocalBroker:
+    def from_settings(
+        cls, settings: Settings, log: Callable[[str], None] | None = None, secure: bool = False
+    ) -> LocalBroker:
         broker = cls(
             settings.kafka_version,
             settings.kafka_port,
@@ -63,6 +72,7 @@ class LocalBroker:
             settings.cache_dir,
             settings.state_dir,
             settings.kafka_heap,
+            secure=secure,
         )
         if log is not None:
             broker.log = log
@@ -84,6 +94,48 @@ class LocalBroker:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    # -- security (secure brokers) ---------------------------------------------------------------------------
+    @property
+    def tls(self) -> LocalTls:
+        return LocalTls(self.home / "tls")
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
+
+    def password_file(self, principal: str) -> Path:
+        return self.secrets_dir / f"{principal}.password"
+
+    def access(self, principal: str = "admin") -> KafkaAccess:
+        """How ``principal`` reaches this broker: plaintext, or SASL_SSL as one of its SCRAM users."""
+        if not self.secure:
+            return KafkaAccess(self.bootstrap)
+        return KafkaAccess(
+            self.bootstrap,
+            "SASL_SSL",
+            "SCRAM-SHA-512",
+            principal,
+            self.password_file(principal).read_text().strip(),
+            self.tls.ca,
+        )
+
+    def _secure_marker(self) -> Path:
+        return self.home / "data" / "vigil-secure"
+
+    def _prepare_secrets(self) -> dict[str, str]:
+        """A random password per principal, kept beside the broker (owner-readable), made once."""
+        self.secrets_dir.mkdir(parents=True, exist_ok=True)
+        passwords = {}
+        for principal in (*SUPER_USERS, *PRINCIPALS):
+            path = self.password_file(principal)
+            if not path.is_file():
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_urlsafe(24) + "\n")
+            passwords[principal] = path.read_text().strip()
+        issue_tls(self.tls.folder)
+        return passwords
 
     # -- fetch ------------------------------------------------------------------------------------------
     def fetch(self) -> Path:
@@ -179,16 +231,34 @@ class LocalBroker:
         self.fetch()
         for d in (self.home, self.home / "logs", self.home / "data"):
             d.mkdir(parents=True, exist_ok=True)
+        formatted = (self.home / "data" / "meta.properties").exists()
+        if formatted and self._secure_marker().exists() != self.secure:
+            was, now = ("secure", "plaintext") if self.secure is False else ("plaintext", "secure")
+            raise BrokerError(
+                f"the broker's storage in {self.home / 'data'} was made for a {was} broker, not a {now} one; "
+                f"{'add' if was == 'secure' else 'drop'} --secure, or delete {self.home} to start empty"
+            )
+        text = _resource("server.properties")
+        extra: dict[str, object] = {}
+        scram: list[str] = []
+        if self.secure:
+            passwords = self._prepare_secrets()
+            text += "\n" + _resource("server-secure.properties")
+            extra = {"broker_password": passwords["broker"], "tls_dir": self.tls.folder}
+            for principal, password in passwords.items():
+                scram += ["--add-scram", f"SCRAM-SHA-512=[name={principal},password={password}]"]
         props = self.home / "server.properties"
         props.write_text(
-            _resource("server.properties").format(
+            text.format(
                 port=self.port,
                 controller_port=self.controller_port,
                 data_dir=self.home / "data",
                 retention_check_ms=self.retention_check_ms,
+                **extra,
             ),
             encoding="utf-8",
         )
+        props.chmod(0o600)  # a secure broker's file holds its own SCRAM password
         (self.home / "log4j2.properties").write_text(_resource("log4j2.properties"), encoding="utf-8")
         if not (self.home / "data" / "meta.properties").exists():
             cluster_id = uuid.uuid4().hex[:22]
@@ -202,6 +272,7 @@ class LocalBroker:
                     cluster_id,
                     "-c",
                     str(props),
+                    *scram,
                 ],
                 capture_output=True,
                 text=True,
@@ -212,6 +283,8 @@ class LocalBroker:
                     f"formatting Kafka storage in {self.home / 'data'} failed:\n{proc.stdout}"
                     f"{proc.stderr}\nDelete that folder to start from empty storage."
                 )
+            if self.secure:
+                self._secure_marker().write_text("SASL_SSL, SCRAM users made at format time\n")
         return props
 
     def start(self, *, tie_to_parent: bool = False, timeout: float = 90.0) -> bool:
@@ -265,7 +338,7 @@ class LocalBroker:
     def _answers(self) -> bool:
         from vigil.platform.admin import broker_answers
 
-        return broker_answers(self.bootstrap)
+        return broker_answers(self.access())
 
     def _log_tail(self, lines: int = 20) -> str:
         for name in ("server.log", "stdout.log"):
@@ -314,5 +387,6 @@ class LocalBroker:
             return f"stopped (Kafka {self.version}, port {self.port}, state in {self.home})"
         health = "answering" if port_open(self.port) else "NOT answering"
         return (
-            f"running: pid {pid}, Kafka {self.version} on {self.bootstrap} ({health}), state in {self.home}"
+            f"running: pid {pid}, Kafka {self.version} on {self.bootstrap}"
+            f"{' (SASL_SSL)' if self.secure else ''} ({health}), state in {self.home}"
         )
