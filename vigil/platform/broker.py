@@ -123,6 +123,10 @@ class LocalBroker:
     def _secure_marker(self) -> Path:
         return self.home / "data" / "vigil-secure"
 
+    def formatted_secure(self) -> bool:
+        """Whether this broker's storage was formatted for a secure broker (what stop and status assume)."""
+        return self._secure_marker().exists()
+
     def _prepare_secrets(self) -> dict[str, str]:
         """A random password per principal, kept beside the broker (owner-readable), made once."""
         self.secrets_dir.mkdir(parents=True, exist_ok=True)
