@@ -20,6 +20,7 @@ import pytest
 from tests.support.processes import REPO, clean_env
 from vigil.core.settings import Settings
 from vigil.platform.broker import LocalBroker, port_open
+from vigil.platform.kafka_access import KafkaTarget, access_of
 from vigil.platform.processes import ManagedProcess
 
 
@@ -90,6 +91,30 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         broker.stop()
 
 
+@pytest.fixture(scope="session")
+def secure_kafka(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A second session broker, as `vigil kafka start --secure` runs it: SASL_SSL only, SCRAM users, the
+    StandardAuthorizer. ``.access(principal)`` is how each principal reaches it. (Depends on ``kafka`` so the
+    jars are fetched once.)"""
+    port = TEST_KAFKA_PORT + 5
+    if port_open(port):
+        pytest.fail(f"port {port} is taken; stop that process or set VIGIL_TEST_KAFKA_PORT")
+    broker = LocalBroker(
+        version=Settings().kafka_version,
+        port=port,
+        controller_port=port + 1,
+        cache_dir=Settings().cache_dir,
+        state_dir=tmp_path_factory.mktemp("secure-kafka-state"),
+        heap="384m",
+        secure=True,
+    )
+    broker.start(tie_to_parent=True)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
 @dataclass
 class WorkerProcess:
     process: ManagedProcess
@@ -107,9 +132,9 @@ class WorkerProcess:
         self.process.stop()
 
 
-def worker_env(kafka: str, namespace: str, port: int, state: Path, **extra: str) -> dict[str, str]:
+def worker_env(kafka: KafkaTarget, namespace: str, port: int, state: Path, **extra: str) -> dict[str, str]:
     return clean_env(
-        VIGIL_KAFKA_BOOTSTRAP=kafka,
+        **access_of(kafka).env(),
         VIGIL_NAMESPACE=namespace,
         VIGIL_WORKER_PORT=str(port),
         VIGIL_STATE_DIR=str(state),
@@ -123,7 +148,7 @@ def namespace() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-def launch_worker(kafka: str, namespace: str, workdir: Path, **extra: str) -> WorkerProcess:
+def launch_worker(kafka: KafkaTarget, namespace: str, workdir: Path, **extra: str) -> WorkerProcess:
     """Start ``vigil worker`` as a real process and wait until it serves HTTP."""
     port = free_port()
     env = worker_env(kafka, namespace, port, workdir / "state", **extra)

@@ -30,6 +30,10 @@ from tests.support.metrics import Samples, total, values, wait_until
 from tests.support.progress import settle
 from vigil.core.city import load_city
 from vigil.core.contracts import BedSnapshot, DispatchEvent, Event, SentinelReport, Source, Topics
+from vigil.platform.acls import grant, least_privilege
+from vigil.platform.admin import ensure_topics
+from vigil.platform.broker import LocalBroker
+from vigil.platform.kafka_access import KafkaAccess, KafkaTarget
 
 pytestmark = pytest.mark.integration
 
@@ -107,6 +111,25 @@ INVALID: list[tuple[Source, bytes, str]] = [
 ]
 
 
+@dataclass(frozen=True)
+class Principals:
+    """How each party reaches the module's broker: all the same plaintext address on the session broker; on
+    the secure one (SASL_SSL, least-privilege ACLs) the worker and the producer as themselves, and the test's
+    own reads (topics, the group's offsets) as admin."""
+
+    admin: KafkaTarget
+    worker: KafkaTarget
+    producer: KafkaTarget
+
+
+@pytest.fixture(scope="module", params=["plaintext", "sasl_ssl"])
+def principals(request: pytest.FixtureRequest, kafka: str) -> Principals:
+    if request.param == "plaintext":
+        return Principals(kafka, kafka, kafka)
+    secure: LocalBroker = request.getfixturevalue("secure_kafka")
+    return Principals(secure.access("admin"), secure.access("worker"), secure.access("producer"))
+
+
 @dataclass
 class Scenario:
     worker: WorkerProcess
@@ -114,6 +137,7 @@ class Scenario:
     events: list[Event]
     duplicates: list[Event]
     late: list[BedSnapshot]
+    principals: Principals
     sent: Counter[Source] = field(default_factory=Counter)
     samples: Samples = field(default_factory=dict)
 
@@ -129,8 +153,8 @@ def _late_copy(snapshot: BedSnapshot) -> BedSnapshot:
     )
 
 
-async def _produce(bootstrap: str, sc: Scenario) -> None:
-    async with KafkaSink(bootstrap, sc.topics, progress=lambda _: None) as sink:
+async def _produce(producer: KafkaTarget, sc: Scenario) -> None:
+    async with KafkaSink(producer, sc.topics, progress=lambda _: None) as sink:
         half = len(sc.events) // 2
         for e in sc.events[:half]:
             await sink.send_event(e)
@@ -148,7 +172,7 @@ async def _produce(bootstrap: str, sc: Scenario) -> None:
 
 
 @pytest.fixture(scope="module")
-def scenario(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+def scenario(principals: Principals, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     city = load_city()
     events = list(simulate(city, START, SPAN, seed=20261120))
     dispatch = [e for e in events if isinstance(e, DispatchEvent)]
@@ -161,14 +185,21 @@ def scenario(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     late = [_late_copy(b) for b in list(last_per_ward.values())[:3]]
 
     namespace = "pipe" + datetime.now().strftime("%H%M%S%f")
-    worker = launch_worker(kafka, namespace, tmp_path_factory.mktemp("pipeline"))
-    sc = Scenario(worker, Topics(namespace, 4), events, duplicates, late)
+    topics = Topics(namespace, 4)
+    if isinstance(principals.admin, KafkaAccess) and principals.admin.protocol == "SASL_SSL":
+        # as `vigil kafka start --secure` does for its namespace: neither principal may create a source topic
+        asyncio.run(ensure_topics(principals.admin, topics.all()))
+        asyncio.run(grant(principals.admin, least_privilege(topics)))
+    worker = launch_worker(principals.worker, namespace, tmp_path_factory.mktemp("pipeline"))
+    sc = Scenario(worker, topics, events, duplicates, late, principals)
     try:
-        asyncio.run(_produce(kafka, sc))
+        asyncio.run(_produce(principals.producer, sc))
 
         # the broker, not the worker's own gauges, says when everything (and all it derived) was applied; then
         # the page after a gauge run that started once it was (gauges are computed from the tables by a timer)
-        (sc.samples,) = settle(kafka, sc.topics, [worker.metrics_url], sc.sent, timers=("table_gauges",))
+        (sc.samples,) = settle(
+            principals.admin, sc.topics, [worker.metrics_url], sc.sent, timers=("table_gauges",)
+        )
         assert values(sc.samples, "vigil_ambulances", "district"), "no fleet gauges after a day of events"
         yield sc
     finally:
@@ -266,8 +297,9 @@ def test_event_time_watermark_and_lag(scenario: Scenario) -> None:
     assert all(v == 0 for v in lag.values())
 
 
-def test_dead_letter_topic_keeps_reason_and_original_bytes(kafka: str, scenario: Scenario) -> None:
-    records = [orjson.loads(v) for v in read_topic(kafka, scenario.topics.deadletter.name)]
+def test_dead_letter_topic_keeps_reason_and_original_bytes(scenario: Scenario) -> None:
+    admin = scenario.principals.admin
+    records = [orjson.loads(v) for v in read_topic(admin, scenario.topics.deadletter.name)]
     assert len(records) == len(INVALID)
     by_original = {base64.b64decode(str(r["original_b64"])): r for r in records}
     for source, raw, reason in INVALID:
@@ -294,7 +326,7 @@ def test_dead_letter_topic_keeps_reason_and_original_bytes(kafka: str, scenario:
         assert any(t == topic and k.startswith(b"{") and sorted(orjson.loads(k)) == shape for t, k in kept), (
             raw
         )
-    everything = b"".join(read_topic(kafka, scenario.topics.deadletter.name)) + b"".join(by_original)
+    everything = b"".join(read_topic(admin, scenario.topics.deadletter.name)) + b"".join(by_original)
     for secret in SECRETS:
         assert secret.encode() not in everything, secret
     # and the valid events produced after the invalid ones were all applied (see consumed counts above)
@@ -316,12 +348,10 @@ def test_metrics_page_passes_promtool_check_metrics(scenario: Scenario) -> None:
     ).decode()
 
 
-def test_worker_restarts_from_changelog_without_double_counting(
-    kafka: str, scenario: Scenario, tmp_path: Path
-) -> None:
+def test_worker_restarts_from_changelog_without_double_counting(scenario: Scenario, tmp_path: Path) -> None:
     """A second worker life on the same topics rebuilds tables from the changelogs: same gauges."""
     scenario.worker.stop()
-    worker = launch_worker(kafka, scenario.worker.namespace, tmp_path)
+    worker = launch_worker(scenario.principals.worker, scenario.worker.namespace, tmp_path)
     try:
         before = scenario.samples
 

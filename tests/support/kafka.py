@@ -6,11 +6,15 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer
 
+from vigil.platform.kafka_access import KafkaTarget, client_config
 
-async def read_topics_async(bootstrap: str, names: list[str], idle_ms: int = 3000) -> dict[str, list[bytes]]:
+
+async def read_topics_async(
+    bootstrap: KafkaTarget, names: list[str], idle_ms: int = 3000
+) -> dict[str, list[bytes]]:
     """Every message value on these topics, read until nothing new arrives for ``idle_ms``."""
     consumer = AIOKafkaConsumer(
-        *names, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        *names, **client_config(bootstrap), auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     out: dict[str, list[bytes]] = {n: [] for n in names}
@@ -25,5 +29,5 @@ async def read_topics_async(bootstrap: str, names: list[str], idle_ms: int = 300
         await consumer.stop()
 
 
-def read_topic(bootstrap: str, name: str) -> list[bytes]:
+def read_topic(bootstrap: KafkaTarget, name: str) -> list[bytes]:
     return asyncio.run(read_topics_async(bootstrap, [name]))[name]

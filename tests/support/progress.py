@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaError
 
 from tests.support.metrics import Samples, scrape, wait_for_fresh_run
 from vigil.core.contracts import Source, Topics, TopicSpec
+from vigil.platform.kafka_access import KafkaTarget, client_config
 
 POLL_S = 0.5
 
@@ -35,9 +36,11 @@ async def _partitions(admin: AIOKafkaAdminClient, topics: Sequence[str]) -> list
     return [TopicPartition(t, p["partition"]) for t in topics for p in described[t]["partitions"]]
 
 
-async def _end_offsets(bootstrap: str, tps: list[TopicPartition]) -> tuple[dict[TopicPartition, int], ...]:
+async def _end_offsets(
+    bootstrap: KafkaTarget, tps: list[TopicPartition]
+) -> tuple[dict[TopicPartition, int], ...]:
     """(beginning, end) offsets of these partitions, from their leaders."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_config(bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(tps)
@@ -46,11 +49,13 @@ async def _end_offsets(bootstrap: str, tps: list[TopicPartition]) -> tuple[dict[
         await consumer.stop()
 
 
-async def _behind_async(bootstrap: str, group: str, stages: Sequence[Sequence[str]]) -> dict[str, int]:
+async def _behind_async(
+    bootstrap: KafkaTarget, group: str, stages: Sequence[Sequence[str]]
+) -> dict[str, int]:
     """Messages not yet committed by ``group``, per topic, stage by stage: a stage's end offsets are read
     only once every earlier stage is fully committed (before that they are not final). Empty: all caught up.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_config(bootstrap))
     await admin.start()
     try:
         for stage in stages:
@@ -76,12 +81,12 @@ async def _behind_async(bootstrap: str, group: str, stages: Sequence[Sequence[st
         await admin.close()
 
 
-def group_behind(bootstrap: str, group: str, stages: Sequence[Sequence[str]]) -> dict[str, int]:
+def group_behind(bootstrap: KafkaTarget, group: str, stages: Sequence[Sequence[str]]) -> dict[str, int]:
     return asyncio.run(_behind_async(bootstrap, group, stages))
 
 
 def wait_group_caught_up(
-    bootstrap: str, group: str, stages: Sequence[Sequence[str]], timeout: float = 120
+    bootstrap: KafkaTarget, group: str, stages: Sequence[Sequence[str]], timeout: float = 120
 ) -> None:
     """Until ``group`` has committed everything on the topics of each stage, in order (see module doc)."""
     deadline = time.monotonic() + timeout
@@ -94,8 +99,8 @@ def wait_group_caught_up(
     raise AssertionError(f"group {group} still behind after {timeout:.0f}s: {behind}")
 
 
-async def _topic_size_async(bootstrap: str, topic: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _topic_size_async(bootstrap: KafkaTarget, topic: str) -> int:
+    admin = AIOKafkaAdminClient(**client_config(bootstrap))
     await admin.start()
     try:
         tps = await _partitions(admin, [topic])
@@ -107,7 +112,7 @@ async def _topic_size_async(bootstrap: str, topic: str) -> int:
     return sum(end[tp] - first[tp] for tp in tps)
 
 
-def topic_size(bootstrap: str, topic: str) -> int:
+def topic_size(bootstrap: KafkaTarget, topic: str) -> int:
     """Messages on a topic now (end minus beginning offsets over its partitions)."""
     return asyncio.run(_topic_size_async(bootstrap, topic))
 
@@ -117,7 +122,7 @@ def alerts_published(samples: Samples) -> float:
 
 
 def wait_alerts_in_kafka(
-    bootstrap: str, topic: str, urls: Sequence[str], before: float, timeout: float = 60
+    bootstrap: KafkaTarget, topic: str, urls: Sequence[str], before: float, timeout: float = 60
 ) -> float:
     """Until the alerts topic holds exactly what the workers say they published (plus ``before``, published
     by workers no longer running); returns that number. Alert records sent from a timer go through the
@@ -152,8 +157,8 @@ def assigned(port: int) -> set[tuple[str, int]]:
     return out
 
 
-async def _group_state_async(bootstrap: str, group: str) -> tuple[str, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _group_state_async(bootstrap: KafkaTarget, group: str) -> tuple[str, int]:
+    admin = AIOKafkaAdminClient(**client_config(bootstrap))
     await admin.start()
     try:
         (response,) = await admin.describe_consumer_groups([group])
@@ -167,13 +172,13 @@ async def _group_state_async(bootstrap: str, group: str) -> tuple[str, int]:
         await admin.close()
 
 
-def group_state(bootstrap: str, group: str) -> tuple[str, int]:
+def group_state(bootstrap: KafkaTarget, group: str) -> tuple[str, int]:
     """The broker's view of a consumer group: its state (``Stable`` once a rebalance is complete) and size."""
     return asyncio.run(_group_state_async(bootstrap, group))
 
 
 def wait_for_stable_assignment(
-    bootstrap: str, group: str, ports: Sequence[int], topics: dict[str, int], timeout: float = 90
+    bootstrap: KafkaTarget, group: str, ports: Sequence[int], topics: dict[str, int], timeout: float = 90
 ) -> list[set[tuple[str, int]]]:
     """Until the broker reports ``group`` Stable with one member per worker, each worker's /healthz shows a
     share of every topic in ``topics`` (name -> partitions), the shares together cover each partition
@@ -248,7 +253,7 @@ def lagged_topics(topics: Topics) -> list[TopicSpec]:
 
 
 def settle(
-    bootstrap: str,
+    bootstrap: KafkaTarget,
     topics: Topics,
     urls: Sequence[str],
     sent: Mapping[Source, int],

@@ -117,3 +117,81 @@ def test_the_test_jump_hook_is_parsed_once_into_its_parts(monkeypatch: pytest.Mo
     assert Settings().jump_ahead == (Source.SENTINEL, 2, 7, False)
     monkeypatch.setenv("VIGIL_TEST_JUMP_AHEAD", "dispatch:0:5:unseen")
     assert Settings().jump_ahead == (Source.DISPATCH, 0, 5, True)
+
+
+@pytest.mark.parametrize(
+    ("env", "named", "fix"),
+    [
+        ({"VIGIL_KAFKA_USERNAME": "worker"}, "kafka_username", "VIGIL_KAFKA_SECURITY_PROTOCOL=SASL_SSL"),
+        ({"VIGIL_KAFKA_PASSWORD": "pw"}, "kafka_password", "VIGIL_KAFKA_SECURITY_PROTOCOL=SASL_SSL"),
+        ({"VIGIL_KAFKA_CA_FILE": "{file}"}, "kafka_ca_file", "SSL or SASL_SSL"),
+        (
+            {"VIGIL_KAFKA_SECURITY_PROTOCOL": "SSL", "VIGIL_KAFKA_SASL_MECHANISM": "PLAIN"},
+            "kafka_sasl_mechanism",
+            "SASL_SSL",
+        ),
+        ({"VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "kafka_username", "VIGIL_KAFKA_USERNAME"),
+        (
+            {"VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "VIGIL_KAFKA_USERNAME": "worker"},
+            "kafka_password_file",
+            "neither is set",
+        ),
+        (
+            {
+                "VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "VIGIL_KAFKA_USERNAME": "worker",
+                "VIGIL_KAFKA_PASSWORD": "pw",
+                "VIGIL_KAFKA_PASSWORD_FILE": "{file}",
+            },
+            "kafka_password",
+            "both are set",
+        ),
+        (
+            {"VIGIL_KAFKA_SECURITY_PROTOCOL": "SSL", "VIGIL_KAFKA_CERT_FILE": "{file}"},
+            "kafka_key_file",
+            "together",
+        ),
+        (
+            {"VIGIL_KAFKA_SECURITY_PROTOCOL": "SSL", "VIGIL_KAFKA_CA_FILE": "/no/such/ca.pem"},
+            "kafka_ca_file",
+            "existing file",
+        ),
+        (
+            {
+                "VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "VIGIL_KAFKA_USERNAME": "worker",
+                "VIGIL_KAFKA_PASSWORD_FILE": "{empty}",
+            },
+            "kafka_password_file",
+            "is empty",
+        ),
+        ({"VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"}, "kafka_security_protocol", "SASL_SSL"),
+        ({"VIGIL_KAFKA_SASL_MECHANISM": "GSSAPI"}, "kafka_sasl_mechanism", "SCRAM-SHA-512"),
+    ],
+)
+def test_a_bad_kafka_security_combination_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str], named: str, fix: str
+) -> None:
+    (tmp_path / "file").write_text("secret\n")
+    (tmp_path / "empty").write_text("  \n")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value.format(file=tmp_path / "file", empty=tmp_path / "empty"))
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert named in str(info.value) and fix in str(info.value)
+
+
+def test_the_kafka_password_comes_from_its_file_and_never_shows(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "pw").write_text("  s3cret-from-file\n")
+    monkeypatch.setenv("VIGIL_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("VIGIL_KAFKA_USERNAME", "worker")
+    monkeypatch.setenv("VIGIL_KAFKA_PASSWORD_FILE", str(tmp_path / "pw"))
+    s = load_settings()
+    assert s.kafka_secret() == "s3cret-from-file"
+    monkeypatch.delenv("VIGIL_KAFKA_PASSWORD_FILE")
+    monkeypatch.setenv("VIGIL_KAFKA_PASSWORD", "s3cret-from-env")
+    s = load_settings()
+    assert s.kafka_secret() == "s3cret-from-env"
+    assert "s3cret" not in repr(s) and "s3cret" not in str(s.model_dump())
