@@ -14,7 +14,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/vigil --create-home \
-       --shell /usr/sbin/nologin vigil
+       --shell /usr/sbin/nologin vigil \
+    && install -d -o vigil -g vigil -m 0755 /pki  # the secure option's certificates and passwords volume
 
 # Only what `pip install .` needs (.dockerignore keeps everything else out of the context).
 COPY pyproject.toml README.md /src/

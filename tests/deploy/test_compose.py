@@ -34,15 +34,20 @@ SECRETS = REPO / "secrets"  # the deployment's own secret files, never in the re
 GRAFANA_PASSWORD = "test-only-not-a-secret"
 
 
-def compose(**env: str) -> subprocess.CompletedProcess[str]:
-    """``docker-compose config`` with only ``env`` (no COMPOSE_* / GRAFANA_* from the developer's shell)."""
+def compose(*overrides: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``docker-compose config`` of docker-compose.yml (and ``overrides`` layered over it) with only ``env``
+    (no COMPOSE_* / GRAFANA_* from the developer's shell)."""
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.fail(
             "docker-compose is not installed: run `bash scripts/setup.sh` (Debian package docker-compose)"
         )
     return subprocess.run(
-        [binary, "-f", str(REPO / "docker-compose.yml"), "config"],
+        [
+            binary,
+            *(f for name in ("docker-compose.yml", *overrides) for f in ("-f", str(REPO / name))),
+            "config",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -204,3 +209,88 @@ def test_every_bind_mount_exists() -> None:
         for target, source in binds(name).items():
             if not source.is_relative_to(SECRETS):
                 assert source.exists(), f"{name}: {source} (mounted at {target}) does not exist"
+
+
+# -- the secure option (docker-compose.secure.yml) -------------------------------------------------------
+KAFKA_CLIENTS = {
+    "topics": "admin",
+    "worker": "worker",
+    "simulator": "producer",
+    "alert-relay": "relay",
+    "drill": "admin",
+}
+
+
+@cache
+def secure_services() -> dict[str, Any]:
+    result = compose("docker-compose.secure.yml", GRAFANA_ADMIN_PASSWORD=GRAFANA_PASSWORD)
+    assert result.returncode == 0, result.stderr
+    found = yaml.safe_load(result.stdout)["services"]
+    assert isinstance(found, dict)
+    return found
+
+
+@pytest.mark.parametrize(("name", "principal"), sorted(KAFKA_CLIENTS.items()))
+def test_secure_option_connects_every_kafka_client_as_its_principal(name: str, principal: str) -> None:
+    env = secure_services()[name]["environment"]
+    fields = {f"VIGIL_{field.upper()}" for field in Settings.model_fields}
+    assert {k for k in env if k.startswith("VIGIL_")} <= fields
+    assert (env["VIGIL_KAFKA_SECURITY_PROTOCOL"], env["VIGIL_KAFKA_USERNAME"]) == ("SASL_SSL", principal)
+    assert (
+        env["VIGIL_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        and env["VIGIL_KAFKA_CA_FILE"] == "/pki/tls/ca.pem"
+    )
+    # the password is a file in the secrets volume, never a value in the compose file
+    assert env["VIGIL_KAFKA_PASSWORD_FILE"] == f"/pki/secrets/{principal}.password"
+    assert "VIGIL_KAFKA_PASSWORD" not in env
+    assert "kafka-pki:/pki:ro" in secure_services()[name]["volumes"]
+    # and the rest of the service is the plain file's
+    assert {
+        k: v for k, v in env.items() if not k.startswith("VIGIL_KAFKA_") or k == "VIGIL_KAFKA_BOOTSTRAP"
+    } == services()[name].get("environment", {})
+
+
+def test_secure_option_broker_is_made_with_every_principal_and_only_sasl_ssl() -> None:
+    from vigil.platform.principals import PRINCIPALS, SUPER_USERS
+
+    kafka = secure_services()["kafka"]
+    assert kafka["entrypoint"] == ["/bin/bash", "/etc/kafka/vigil/secure-entrypoint.sh"]
+    assert secure_services()["kafka-secrets"]["command"][:2] == ["kafka", "secrets"]
+    assert kafka["depends_on"]["kafka-secrets"]["condition"] == "service_completed_successfully"
+    entrypoint = (REPO / "deploy" / "kafka" / "secure-entrypoint.sh").read_text()
+    (users,) = [
+        line.split(" in ")[1].rstrip("; do").split()
+        for line in entrypoint.splitlines()
+        if "for user in" in line
+    ]
+    assert sorted(users) == sorted((*SUPER_USERS, *PRINCIPALS))
+    props = _properties(REPO / "deploy" / "kafka" / "server.secure.properties")
+    protocols = dict(p.split(":") for p in props["listener.security.protocol.map"].split(","))
+    assert protocols == {"CLIENT": "SASL_SSL", "HOST": "SASL_SSL", "CONTROLLER": "SSL"}
+
+
+def _properties(path: Path) -> dict[str, str]:
+    pairs = (
+        line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#")
+    )
+    return {k: v for k, v in pairs}
+
+
+def test_secure_option_has_the_local_secure_brokers_security() -> None:
+    """The compose broker and `vigil kafka start --secure` share every security setting but addresses and
+    paths: a change to one that the other misses fails here."""
+    local = _properties(REPO / "vigil" / "platform" / "kafka" / "server-secure.properties")
+    deployed = _properties(REPO / "deploy" / "kafka" / "server.secure.properties")
+    differs = (
+        "listeners",
+        "advertised.listeners",
+        "listener.security.protocol.map",
+        "ssl.keystore.location",
+        "ssl.truststore.location",
+    )
+    shared = {k for k in local if k not in differs}
+    assert {k: deployed.get(k) for k in shared} == {k: local[k] for k in shared} | {
+        "listener.name.client.scram-sha-512.sasl.jaas.config": local[
+            "listener.name.client.scram-sha-512.sasl.jaas.config"
+        ].replace("{broker_password}", "@BROKER_PASSWORD@")
+    }

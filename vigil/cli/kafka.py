@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from vigil.core.errors import VigilError
@@ -15,8 +16,17 @@ def register(commands: Any) -> None:
     parser = commands.add_parser("kafka", help="the embedded local Kafka broker (KRaft, single node)")
     parser.add_argument(
         "action",
-        choices=["fetch", "start", "stop", "status"],
-        help="fetch jars from Maven Central | start | stop | status",
+        choices=["fetch", "start", "stop", "status", "secrets"],
+        help="fetch jars from Maven Central | start | stop | status | secrets: a CA, a broker certificate "
+        "and the principals' passwords into --out (the docker compose secure option)",
+    )
+    parser.add_argument("--out", type=Path, help="secrets: the folder to write (kept if already there)")
+    parser.add_argument(
+        "--host",
+        action="append",
+        default=None,
+        help="secrets: a name or address the broker certificate is valid for (repeat; default: localhost, "
+        "127.0.0.1)",
     )
     parser.add_argument(
         "--secure",
@@ -29,6 +39,10 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     action: str = args.action
+    if action == "secrets":
+        return _secrets(args.out, tuple(args.host or ("localhost", "127.0.0.1")))
+    if args.out is not None or args.host is not None:
+        raise VigilError("--out and --host belong to `vigil kafka secrets`; drop them")
     if not settings.uses_local_broker and action != "status":
         raise VigilError(
             f"VIGIL_KAFKA_BOOTSTRAP={settings.kafka_bootstrap} points at an existing cluster; "
@@ -63,27 +77,37 @@ def _provision(broker: LocalBroker, settings: Settings) -> None:
     import asyncio
 
     from vigil.core.contracts import Topics
-    from vigil.platform.acls import PRINCIPALS, grant, least_privilege
-    from vigil.platform.admin import ensure_topics
+    from vigil.platform.acls import provision
+    from vigil.platform.principals import PRINCIPALS, ROLES
 
     topics = Topics.from_settings(settings)
-    admin = broker.access("admin")
-    asyncio.run(ensure_topics(admin, topics.all(), settings.replication_factor))
-    asyncio.run(grant(admin, least_privilege(topics)))
+    asyncio.run(provision(broker.access("admin"), topics, settings.replication_factor))
     print(
         f"secure broker on {broker.bootstrap} (SASL_SSL, SCRAM-SHA-512); namespace '{settings.namespace}' "
         "topics created and granted. Each process connects as its principal:"
     )
     for principal in ("admin", *PRINCIPALS):
-        role = {
-            "admin": "operators' tools: topics, replay, record, drill, bench",
-            "worker": "vigil worker",
-            "producer": "vigil simulate / the live feeds",
-            "relay": "vigil alerts relay",
-        }[principal]
-        print(f"  # {principal}: {role}")
+        print(f"  # {principal}: {ROLES[principal]}")
         print(
             "  VIGIL_KAFKA_SECURITY_PROTOCOL=SASL_SSL VIGIL_KAFKA_SASL_MECHANISM=SCRAM-SHA-512 "
             f"VIGIL_KAFKA_USERNAME={principal} VIGIL_KAFKA_PASSWORD_FILE={broker.password_file(principal)} "
             f"VIGIL_KAFKA_CA_FILE={broker.tls.ca}"
         )
+
+
+def _secrets(out: Path | None, hosts: tuple[str, ...]) -> int:
+    """What a secure broker outside this machine's control (docker compose) needs, made once: tls/ca.pem and
+    tls/broker.pem, and secrets/<principal>.password for the SCRAM users."""
+    from vigil.platform.principals import ensure_passwords
+    from vigil.platform.tls import issue
+
+    if out is None:
+        raise VigilError("`vigil kafka secrets` needs --out FOLDER (e.g. --out /pki in docker compose)")
+    tls = issue(out / "tls", hosts=hosts)
+    passwords = ensure_passwords(out / "secrets")
+    # group-readable: in docker compose the broker's container reads them as a member of the vigil group
+    for path in [*(out / "secrets").glob("*.password"), tls.broker_keystore]:
+        path.chmod(0o640)
+    print(f"{tls.ca} and {tls.broker_keystore} (valid for {', '.join(hosts)})")
+    print(f"SCRAM passwords of {', '.join(passwords)} in {out / 'secrets'}")
+    return 0

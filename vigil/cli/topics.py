@@ -17,8 +17,10 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "action",
-        choices=["create", "list", "delete"],
-        help="create: make missing topics, check existing ones | list | delete every topic of the namespace",
+        choices=["create", "grant", "list", "delete"],
+        help="create: make missing topics, check existing ones | grant: create, then give the principals "
+        "worker, producer and relay least-privilege ACLs (a secure cluster; run as a super user) | list | "
+        "delete every topic of the namespace",
     )
     parser.set_defaults(run=run)
 
@@ -45,6 +47,14 @@ async def _run(action: str, settings: Settings) -> int:
             if created
             else "all topics exist with the expected partitions and retention"
         )
+    elif action == "grant":
+        from vigil.platform.acls import least_privilege, provision
+
+        topics = Topics.from_settings(settings)
+        created = await provision(KafkaAccess.from_settings(settings), topics, settings.replication_factor)
+        print(f"created: {', '.join(created) or 'none (all exist)'}")
+        for g in least_privilege(topics):
+            print(f"granted {g}")
     elif action == "delete":
         gone = await delete_topics(KafkaAccess.from_settings(settings), [s.name for s in specs])
         print(f"deleted: {', '.join(gone)}" if gone else "no Vigil topics to delete")

@@ -22,10 +22,8 @@ from aiokafka.protocol.admin import CreateAclsRequest
 
 from vigil.core.contracts import Topics
 from vigil.core.errors import VigilError
+from vigil.platform.admin import ensure_topics
 from vigil.platform.kafka_access import KafkaTarget, client_config
-
-SUPER_USERS = ("admin", "broker")
-PRINCIPALS = ("worker", "producer", "relay")
 
 
 class AclError(VigilError, RuntimeError):
@@ -101,3 +99,11 @@ async def grant(kafka: KafkaTarget, grants: Iterable[Grant]) -> int:
     finally:
         await admin.close()
     return sent
+
+
+async def provision(admin: KafkaTarget, topics: Topics, replication_factor: int = 1) -> list[str]:
+    """As a super user: create the namespace's topics (no principal may create a source topic) and grant
+    each principal its share. Safe to repeat. Returns the topics created."""
+    created = await ensure_topics(admin, topics.all(), replication_factor)
+    await grant(admin, least_privilege(topics))
+    return created

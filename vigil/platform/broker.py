@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -24,8 +23,8 @@ from pathlib import Path
 
 from vigil.core.errors import VigilError
 from vigil.core.settings import Settings
-from vigil.platform.acls import PRINCIPALS, SUPER_USERS
 from vigil.platform.kafka_access import KafkaAccess
+from vigil.platform.principals import ensure_passwords, password_file
 from vigil.platform.processes import die_with_parent
 from vigil.platform.tls import LocalTls
 from vigil.platform.tls import issue as issue_tls
@@ -105,7 +104,7 @@ class LocalBroker:
         return self.home / "secrets"
 
     def password_file(self, principal: str) -> Path:
-        return self.secrets_dir / f"{principal}.password"
+        return password_file(self.secrets_dir, principal)
 
     def access(self, principal: str = "admin") -> KafkaAccess:
         """How ``principal`` reaches this broker: plaintext, or SASL_SSL as one of its SCRAM users."""
@@ -128,18 +127,8 @@ class LocalBroker:
         return self._secure_marker().exists()
 
     def _prepare_secrets(self) -> dict[str, str]:
-        """A random password per principal, kept beside the broker (owner-readable), made once."""
-        self.secrets_dir.mkdir(parents=True, exist_ok=True)
-        passwords = {}
-        for principal in (*SUPER_USERS, *PRINCIPALS):
-            path = self.password_file(principal)
-            if not path.is_file():
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(secrets.token_urlsafe(24) + "\n")
-            passwords[principal] = path.read_text().strip()
         issue_tls(self.tls.folder)
-        return passwords
+        return ensure_passwords(self.secrets_dir)
 
     # -- fetch ------------------------------------------------------------------------------------------
     def fetch(self) -> Path:

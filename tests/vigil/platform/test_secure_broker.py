@@ -160,3 +160,33 @@ def test_password_files_are_owner_only(secure_kafka: LocalBroker) -> None:
         mode = secure_kafka.password_file(principal).stat().st_mode & 0o777
         assert mode == 0o600, f"{principal}'s password file is {oct(mode)}"
     assert (secure_kafka.tls.folder / "ca.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_vigil_topics_grant_as_admin_provisions_a_namespace(secure_kafka: LocalBroker) -> None:
+    """What the compose secure option's `topics` job runs, against a secure broker, as admin."""
+    namespace = f"g{uuid.uuid4().hex[:8]}"
+    env = clean_env(**secure_kafka.access("admin").env(), VIGIL_NAMESPACE=namespace)
+    result = run_vigil(env, "topics", "grant")
+    assert result.returncode == 0, result.stderr
+    assert f"granted User:producer WRITE,DESCRIBE_CONFIGS on TOPIC {namespace}.dispatch" in result.stdout
+    asyncio.run(_send(secure_kafka.access("producer"), f"{namespace}.dispatch"))
+    as_worker = run_vigil(
+        clean_env(**secure_kafka.access("worker").env(), VIGIL_NAMESPACE=namespace), "topics", "grant"
+    )
+    assert as_worker.returncode != 0, "the worker principal could grant ACLs"
+
+
+def test_vigil_kafka_secrets_for_compose(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    result = run_vigil(clean_env(), "kafka", "secrets", "--out", str(tmp_path), "--host", "kafka")
+    assert result.returncode == 0, result.stderr
+    cert = x509.load_pem_x509_certificates((tmp_path / "tls" / "broker.pem").read_bytes())[0]
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["kafka"]
+    for principal in ("admin", "broker", "worker", "producer", "relay"):
+        path = tmp_path / "secrets" / f"{principal}.password"
+        assert len(path.read_text().strip()) >= 32 and path.stat().st_mode & 0o777 == 0o640
+    before = (tmp_path / "secrets" / "worker.password").read_text()
+    assert run_vigil(clean_env(), "kafka", "secrets", "--out", str(tmp_path)).returncode == 0
+    assert (tmp_path / "secrets" / "worker.password").read_text() == before, "a second run replaced a secret"
