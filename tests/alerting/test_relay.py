@@ -4,6 +4,7 @@ Alertmanager with its labels and bilingual summary; its resolution makes it inac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 import urllib.parse
@@ -18,7 +19,10 @@ from alerting.relay import AlertRelay
 from alerting.relay_book import RelayTiming
 from tests.support.http import get_json
 from vigil.core.contracts import AlertRecord, Severity, Topics, alert_fingerprint, encode
+from vigil.platform.acls import provision
 from vigil.platform.admin import ensure_topics
+from vigil.platform.broker import LocalBroker
+from vigil.platform.kafka_access import KafkaTarget, client_config
 
 
 def level_zero(district: str, starts: datetime, ends: datetime | None = None) -> AlertRecord:
@@ -36,9 +40,9 @@ def level_zero(district: str, starts: datetime, ends: datetime | None = None) ->
     )
 
 
-def publish(kafka: str, topics: Topics, records: list[AlertRecord]) -> None:
+def publish(kafka: KafkaTarget, topics: Topics, records: list[AlertRecord]) -> None:
     async def send() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+        producer = AIOKafkaProducer(**client_config(kafka), acks="all")
         await producer.start()
         try:
             for r in records:
@@ -49,18 +53,26 @@ def publish(kafka: str, topics: Topics, records: list[AlertRecord]) -> None:
     asyncio.run(send())
 
 
-@pytest.fixture
-def relay(kafka: str, alertmanager: str, namespace: str) -> Iterator[tuple[Topics, AlertRelay]]:
-    topics = Topics(namespace, 4)
-    asyncio.run(ensure_topics(kafka, [topics.alerts]))
+@contextlib.contextmanager
+def running_relay(kafka: KafkaTarget, topics: Topics, alertmanager: str) -> Iterator[AlertRelay]:
     relay = AlertRelay(kafka, topics, [alertmanager], RelayTiming(resend_every=timedelta(seconds=2)))
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     thread = threading.Thread(target=lambda: loop.run_until_complete(relay.run(stop)), daemon=True)
     thread.start()
-    yield topics, relay
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
+    try:
+        yield relay
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+
+
+@pytest.fixture
+def relay(kafka: str, alertmanager: str, namespace: str) -> Iterator[tuple[Topics, AlertRelay]]:
+    topics = Topics(namespace, 4)
+    asyncio.run(ensure_topics(kafka, [topics.alerts]))
+    with running_relay(kafka, topics, alertmanager) as relay:
+        yield topics, relay
 
 
 def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], what: str, timeout: float = 30) -> Any:
@@ -119,3 +131,21 @@ def test_a_worker_alert_record_is_delivered_to_the_dispatch_receiver(
         f"送达/delivered to dispatch-supervisors: [firing] {district} 无可用救护车 / "
         f"No ambulance available in district {district} (LevelZeroDistrict)"
     )
+
+
+def test_on_a_secure_broker_the_relay_reads_alerts_as_its_own_principal(
+    secure_kafka: LocalBroker, alertmanager: str, namespace: str
+) -> None:
+    """SASL_SSL and least-privilege ACLs: the worker writes the record, the relay (read-only) delivers it."""
+    topics = Topics(namespace, 4)
+    asyncio.run(provision(secure_kafka.access("admin"), topics))
+    district = f"secure-{namespace[-6:]}"
+    query = urllib.parse.quote(f'district="{district}"')
+    with running_relay(secure_kafka.access("relay"), topics, alertmanager):
+        publish(secure_kafka.access("worker"), topics, [level_zero(district, datetime.now(UTC))])
+        [alert] = wait_for(
+            lambda: get_json(f"{alertmanager}/api/v2/alerts?filter={query}"),
+            lambda a: len(a) == 1,
+            "the firing alert in Alertmanager",
+        )
+    assert alert["labels"]["alertname"] == "LevelZeroDistrict"
