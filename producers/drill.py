@@ -227,7 +227,8 @@ class Drill:
                 "VIGIL_NAMESPACE": self.topics.namespace,
                 "VIGIL_DRILL": self.plan.name,
                 "VIGIL_WORKER_PORT": str(port),
-                **self.kafka.env(),
+                # the security settings come with the inherited VIGIL_* environment (or settings file)
+                "VIGIL_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
                 "VIGIL_STATE_DIR": str(self.folder / f"worker-{i + 1}"),
                 "VIGIL_BEDS_MAX_AHEAD_S": str(AHEAD_ALLOWED_S),
             }
