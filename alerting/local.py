@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from vigil.core.errors import VigilError
+from vigil.core.settings import Settings
 from vigil.platform.processes import ManagedProcess
 
 WORKER_JOB = "vigil-worker"
@@ -40,15 +41,21 @@ def prometheus_config(
     alertmanager: str | None,
     interval_s: float = 5.0,
     drill_targets: Path | None = None,
+    worker_credentials: Path | None = None,
 ) -> dict[str, object]:
     """``drill_targets``: the folder where `vigil drill run` writes its workers as file_sd targets (labelled
-    ``drill``), scraped as their own job so dashboards and rules tell a drill from the live city."""
+    ``drill``), scraped as their own job so dashboards and rules tell a drill from the live city.
+    ``worker_credentials``: a file holding the workers' bearer token (see :func:`worker_credentials`), sent
+    by both jobs (a file_sd target cannot carry credentials; a drill's workers inherit the live token)."""
+    auth: dict[str, object] = {}
+    if worker_credentials is not None:
+        auth["authorization"] = {"type": "Bearer", "credentials_file": str(worker_credentials)}
     scrape: list[dict[str, object]] = [
-        {"job_name": WORKER_JOB, "static_configs": [{"targets": list(worker_targets)}]}
+        {"job_name": WORKER_JOB, "static_configs": [{"targets": list(worker_targets)}], **auth}
     ]
     if drill_targets is not None:
         files = [str(drill_targets / "*.json")]
-        scrape.append({"job_name": DRILL_JOB, "file_sd_configs": [{"files": files}]})
+        scrape.append({"job_name": DRILL_JOB, "file_sd_configs": [{"files": files}], **auth})
     config: dict[str, object] = {
         "global": {"scrape_interval": f"{interval_s:g}s", "evaluation_interval": f"{interval_s:g}s"},
         "rule_files": [str(p) for p in sorted((ALERTING_DIR / "rules").glob("*.yml"))],
@@ -66,13 +73,33 @@ def prometheus(
     alertmanager: str | None,
     interval_s: float = 5.0,
     drill_targets: Path | None = None,
+    worker_credentials: Path | None = None,
 ) -> ManagedProcess:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "prometheus.yml"
     config.write_text(
-        yaml.safe_dump(prometheus_config(worker_targets, alertmanager, interval_s, drill_targets))
+        yaml.safe_dump(
+            prometheus_config(worker_targets, alertmanager, interval_s, drill_targets, worker_credentials)
+        )
     )
     return prometheus_process(home, port, config)
+
+
+def worker_credentials(settings: Settings, home: Path) -> Path | None:
+    """A file Prometheus reads the workers' bearer token from (``credentials_file``): the token file when
+    the token came from one, else a copy of the token written under ``home``, readable by its owner only;
+    None without a token."""
+    token = settings.worker_bearer_token
+    if token is None:
+        return None
+    if settings.worker_token_file is not None:
+        return settings.worker_token_file.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "worker_token"
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(token + "\n")
+    return path
 
 
 def prometheus_process(home: Path, port: int, config: Path) -> ManagedProcess:

@@ -352,9 +352,17 @@ class Drill:
     def written_only(self) -> set[str]:
         return {self.topics.alerts.name, self.topics.deadletter.name}
 
+    def page(self, port: int, path: str, timeout: float) -> bytes:
+        """A page of one of the drill's workers, with the bearer token they inherited (if any)."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", headers=self.settings.worker_headers
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            body: bytes = resp.read()
+            return body
+
     def scrape(self, port: int) -> dict[tuple[str, Any], float]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
-            text = resp.read().decode()
+        text = self.page(port, "/metrics", timeout=10).decode()
         out: dict[tuple[str, Any], float] = {}
         for family in text_string_to_metric_families(text):
             for s in family.samples:
@@ -385,8 +393,7 @@ class Drill:
     def windows(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for port in self.ports:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/windows", timeout=30) as resp:
-                rows += json.loads(resp.read())
+            rows += json.loads(self.page(port, "/windows", timeout=30))
         return sorted(rows, key=lambda r: (r["scope"], r["group"], r["window"], r["start"]))
 
 
@@ -404,6 +411,7 @@ def _timer_runs(samples: dict[tuple[str, Any], float], timer: str) -> float:
 
 
 def _assigned(port: int) -> set[tuple[str, int]]:
+    # /healthz: open with or without a worker token
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
         page = json.loads(resp.read())
     out = set()

@@ -13,7 +13,7 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import commits, monitor, pages, read_offsets, watchdog
+from streams import commits, monitor, pages, read_offsets, watchdog, web_auth
 from streams.agents import beds, dispatch, fleet, sentinel, windows
 from streams.alert_publisher import AlertPublisher
 from streams.city_view import CityView
@@ -52,6 +52,8 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         web_host=settings.worker_host,
         web_port=settings.worker_port,
         web_in_thread=False,
+        # with a token set, every page but /healthz asks for it (streams/web_auth.py)
+        web_application_options={"middlewares": web_auth.middlewares(settings.worker_bearer_token)},
         producer_acks=-1,
         # table changelog records are a few KB (window sketches, incident intervals): Kafka's 16 KB default
         # batch carries only a handful per request, and paced input then backs the producer buffer up

@@ -29,7 +29,8 @@ def run(settings: Settings, loglevel: str = "info") -> None:
     pipe = create_app(settings)
     print(
         f"worker {settings.app_id} on {settings.bootstrap_servers}; "
-        f"metrics: http://{settings.worker_host}:{settings.worker_port}/metrics",
+        f"metrics: http://{settings.worker_host}:{settings.worker_port}/metrics"
+        + (" (bearer token required; /healthz open)" if settings.worker_bearer_token else ""),
         flush=True,
     )
     worker = faust.Worker(pipe.app, loglevel=loglevel, quiet=True)

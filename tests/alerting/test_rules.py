@@ -56,6 +56,33 @@ def test_promtool_checks_the_config_and_loads_every_rule_file(config: Path) -> N
     assert found == expected, result.stdout
 
 
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_the_commented_worker_token_lines_make_a_valid_config_scraping_with_the_token(
+    config: Path, tmp_path: Path
+) -> None:
+    """With the worker's bearer token set, the operator uncomments one `authorization` line per worker job:
+    the result is a config promtool accepts, and both jobs (live and drill) send the token file."""
+    text = config.read_text(encoding="utf-8")
+    marked = "    # authorization: {type: Bearer, credentials_file: "
+    assert text.count(marked) == 2, "one commented authorization line for vigil-worker and vigil-drill"
+    uncommented = yaml.safe_load(text.replace(marked, marked.replace("# ", "", 1)))
+    token = tmp_path / "token"
+    token.write_text("a-worker-token-of-enough-chars\n")
+    jobs = {j["job_name"]: j for j in uncommented["scrape_configs"]}
+    for name in ("vigil-worker", "vigil-drill"):
+        auth = jobs[name]["authorization"]
+        assert auth["type"] == "Bearer" and auth["credentials_file"].endswith(("/token", "/worker_token")), (
+            auth
+        )
+        auth["credentials_file"] = str(token)
+    assert {n for n, j in jobs.items() if "authorization" in j} == {"vigil-worker", "vigil-drill"}
+    uncommented["rule_files"] = [str(config.parent / f) for f in uncommented["rule_files"]]
+    copy = tmp_path / config.name
+    copy.write_text(yaml.safe_dump(uncommented))
+    result = run("promtool", "check", "config", copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_local_and_compose_configs_differ_only_in_addresses() -> None:
     def shape(config: dict[str, Any]) -> dict[str, Any]:
         config = dict(config)

@@ -149,6 +149,29 @@ def test_prometheus_scrapes_the_drills_the_drill_service_runs() -> None:
     assert job["file_sd_configs"][0]["files"] == [f"{mounted['drills']}/targets/*.json"]
 
 
+def test_the_worker_token_is_an_optional_secret_file_prometheus_can_read_too() -> None:
+    """Unset, the worker and the drill have no token (the settings they validate say so); set, both take
+    the file from ./secrets/worker, where Prometheus' commented `authorization` lines read it as well."""
+    token_dir = SECRETS / "worker"
+    for name in ("worker", "drill"):
+        env = services()[name]["environment"]
+        assert env["VIGIL_WORKER_TOKEN_FILE"] == ""
+        assert Settings(worker_token_file=env["VIGIL_WORKER_TOKEN_FILE"]).worker_bearer_token is None
+        assert binds(name)["/run/secrets/worker"] == token_dir
+    assert "/run/secrets/worker:ro" in " ".join(services()["worker"]["volumes"])
+    given = compose(
+        GRAFANA_ADMIN_PASSWORD=GRAFANA_PASSWORD, VIGIL_WORKER_TOKEN_FILE="/run/secrets/worker/token"
+    )
+    assert given.returncode == 0, given.stderr
+    for name in ("worker", "drill"):
+        env = yaml.safe_load(given.stdout)["services"][name]["environment"]
+        assert env["VIGIL_WORKER_TOKEN_FILE"] == "/run/secrets/worker/token"
+    mounted = {v: k for k, v in binds("prometheus").items()}[token_dir]
+    text = (REPO / "alerting" / "prometheus.yml").read_text()
+    commented = f"# authorization: {{type: Bearer, credentials_file: {mounted}/token}}"
+    assert text.count(commented) == 2, f"prometheus.yml should read the token from {mounted}/token"
+
+
 def test_kafka_is_a_single_kraft_node_with_a_volume() -> None:
     kafka = services()["kafka"]
     env = kafka["environment"]

@@ -7,13 +7,16 @@ import contextlib
 import json
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-def get_json(url: str, timeout: float = 5) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:
+def get_json(url: str, timeout: float = 5, headers: Mapping[str, str] | None = None) -> Any:
+    """``headers``: e.g. ``bearer_headers(token)`` for a worker with a token."""
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=dict(headers or {})), timeout=timeout
+    ) as resp:
         return json.loads(resp.read())
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from prometheus_client.parser import text_string_to_metric_families
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-def scrape(url: str) -> Samples:
-    with urllib.request.urlopen(url, timeout=5) as resp:
+def scrape(url: str, headers: Mapping[str, str] | None = None) -> Samples:
+    """A /metrics page's samples; ``headers``: ``bearer_headers(token)`` for a worker with a token."""
+    with urllib.request.urlopen(urllib.request.Request(url, headers=dict(headers or {})), timeout=5) as resp:
         text = resp.read().decode()
     return {
         (s.name, frozenset(s.labels.items())): s.value

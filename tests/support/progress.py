@@ -143,8 +143,10 @@ def wait_alerts_in_kafka(
 # -- worker pages ---------------------------------------------------------------------------------------
 
 
-def get_page(port: int, path: str, timeout: float = 10) -> Any:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as resp:
+def get_page(port: int, path: str, timeout: float = 10, headers: Mapping[str, str] | None = None) -> Any:
+    """A worker's JSON page; ``headers``: ``bearer_headers(token)`` for a worker with a token."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=dict(headers or {}))
+    with urllib.request.urlopen(request, timeout=timeout) as resp:
         return orjson.loads(resp.read())
 
 

@@ -155,6 +155,7 @@ def run_beds(args: argparse.Namespace, settings: Settings) -> int:
         base_url(args, settings),
         "/beds",
         {"district": args.district, "ward": args.ward, "hospital": args.hospital},
+        settings.worker_headers,
     )
     return show(args, page, lambda: beds_panel(page, city_zone(settings)))
 
@@ -171,7 +172,7 @@ def run_suggest(args: argparse.Namespace, settings: Settings) -> int:
     query = {"ward": ward, "district": district, "hospital": args.hospital}
     if args.limit is not None:
         query["limit"] = str(args.limit)
-    page = ask(base_url(args, settings), "/beds/suggest", query)
+    page = ask(base_url(args, settings), "/beds/suggest", query, settings.worker_headers)
     return show(args, page, lambda: suggest_panel(page, city_zone(settings)))
 
 
@@ -211,12 +212,17 @@ def city_zone(settings: Settings) -> ZoneInfo:
     return ZoneInfo(load_city(settings.city_file).timezone)
 
 
-def ask(base: str, path: str, params: dict[str, str | None]) -> dict[str, Any]:
-    """The worker's JSON answer to ``GET base+path?params`` (``None`` values left out)."""
+def ask(
+    base: str, path: str, params: dict[str, str | None], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The worker's JSON answer to ``GET base+path?params`` (``None`` values left out), sending ``headers``
+    (``Settings.worker_headers``: the worker's bearer token when there is one)."""
     query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
     url = f"{base}{path}" + (f"?{query}" if query else "")
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers or {}), timeout=TIMEOUT_S
+        ) as resp:
             body = resp.read()
     except urllib.error.HTTPError as exc:
         raise WorkerRefused(_refusal(base, url, exc.code, exc.read())) from None
@@ -244,6 +250,11 @@ def _refusal(base: str, url: str, code: int, body: bytes) -> str:
         return f"the worker at {base} is not ready: {_one_line(str(error))}"
     if code == 400 and error:
         return f"the worker at {base} refused the query: {_one_line(str(error))}"
+    if code == 401:
+        return (
+            f"the worker at {base} wants its bearer token (HTTP 401): set VIGIL_WORKER_TOKEN or "
+            "VIGIL_WORKER_TOKEN_FILE here to the worker's token"
+        )
     if code == 404:
         return f"{url}: not found (HTTP 404); is {base} a Vigil worker of this version (it serves GET /beds)?"
     text = _one_line(str(error) if error else body.decode(errors="replace"))[:300]

@@ -68,9 +68,11 @@ def register(commands: Any) -> None:
     )
 
 
-def scrape(url: str, timeout: float = 2.0) -> dict[str, list[tuple[dict[str, str], float]]]:
-    """Samples of a /metrics page by sample name."""
-    with urllib.request.urlopen(url, timeout=timeout) as resp:
+def scrape(
+    url: str, headers: dict[str, str], timeout: float = 2.0
+) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """Samples of a /metrics page by sample name (``headers``: ``Settings.worker_headers``)."""
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as resp:
         text = resp.read().decode("utf-8")
     out: dict[str, list[tuple[dict[str, str], float]]] = {}
     for family in text_string_to_metric_families(text):
@@ -79,9 +81,9 @@ def scrape(url: str, timeout: float = 2.0) -> dict[str, list[tuple[dict[str, str
     return out
 
 
-def active_alerts(url: str) -> list[str]:
+def active_alerts(url: str, headers: dict[str, str]) -> list[str]:
     """One line per active alert, most severe first: '[critical] 中文 / English'."""
-    with urllib.request.urlopen(url, timeout=2.0) as resp:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2.0) as resp:
         records = json.loads(resp.read())
     order = {"critical": 0, "warning": 1, "info": 2}
     records.sort(key=lambda r: (order.get(r["severity"], 3), r["starts_at"]))
@@ -216,6 +218,7 @@ def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bo
         home = settings.state_dir / "demo"
         worker_addr = f"{settings.worker_host}:{settings.worker_port}"
         base = f"http://{worker_addr}"
+        headers = settings.worker_headers  # the worker (a child: same settings) wants its token, if set
         env = {
             **os.environ,
             "VIGIL_NAMESPACE": settings.namespace,
@@ -252,6 +255,7 @@ def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bo
                 [worker_addr],
                 f"127.0.0.1:{settings.alertmanager_port}",
                 drill_targets=settings.state_dir / "drills" / "targets",
+                worker_credentials=local.worker_credentials(settings, home / "prometheus"),
             )
             children.append(prom)
             prom.start(60)
@@ -292,15 +296,15 @@ def run_demo(settings: Settings, duration: float | None, speed: float, quiet: bo
                     await asyncio.wait_for(stop.wait(), SUMMARY_EVERY_S)
                 alerts: list[str] = []
                 try:
-                    alerts = await asyncio.to_thread(active_alerts, f"{base}/alerts")
+                    alerts = await asyncio.to_thread(active_alerts, f"{base}/alerts", headers)
                     line = summary_line(
-                        await asyncio.to_thread(scrape, f"{base}/metrics"), time.monotonic() - t0, tz
+                        await asyncio.to_thread(scrape, f"{base}/metrics", headers), time.monotonic() - t0, tz
                     )
                 except OSError as exc:
                     line = f"[{time.monotonic() - t0:5.0f}s] metrics not reachable: {exc}"
                 print(line, flush=True)
                 with contextlib.suppress(OSError):
-                    response = response_line(await asyncio.to_thread(scrape, f"{base}/metrics"))
+                    response = response_line(await asyncio.to_thread(scrape, f"{base}/metrics", headers))
                     if response:
                         print(response, flush=True)
                 for alert in alerts[:5]:

@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -81,6 +82,14 @@ def _default_state_dir() -> Path:
 
 class SettingsError(VigilError, ValueError):
     """A setting is wrong; the message names the field and how to fix it."""
+
+
+WORKER_TOKEN_MIN_CHARS = 16
+
+
+def bearer_headers(token: str | None) -> dict[str, str]:
+    """HTTP headers that carry ``token`` to the worker (``Authorization: Bearer``); none without one."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def parse_period(text: str) -> tuple[date, date]:
@@ -164,6 +173,17 @@ class Settings(BaseSettings):
     )
     worker_host: str = Field(default="127.0.0.1", description="Address the worker's HTTP server binds.")
     worker_port: int = Field(default=6066, ge=1024, le=65535, description="Worker HTTP port (/metrics).")
+    worker_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token the worker's HTTP endpoints require (`Authorization: Bearer <token>`), all "
+        "but /healthz, /metrics too; at least 16 characters. Or worker_token_file, not both. Empty: the "
+        "endpoints are open (the worker binds loopback by default).",
+    )
+    worker_token_file: Path | None = Field(
+        default=None,
+        description="A file holding the worker's bearer token (e.g. a docker secret), read at start, "
+        "surrounding whitespace ignored; instead of worker_token.",
+    )
     store: Literal["memory://", "rocksdb://"] = Field(
         default="memory://", description="Faust table store; tables are changelog-backed either way."
     )
@@ -572,6 +592,54 @@ class Settings(BaseSettings):
                 f"beds_critical_at ({self.beds_critical_at:g})"
             )
         return self
+
+    _worker_token_read: SecretStr | None = PrivateAttr(default=None)
+
+    @field_validator("worker_token", "worker_token_file", mode="before")
+    @classmethod
+    def _unset_token_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _one_worker_token(self) -> Settings:
+        """The worker's token from one place, read now (a missing or empty file fails at start, naming it).
+        Messages never show the token: a model check's input is not printed, a field check's would be."""
+        if self.worker_token is not None and self.worker_token_file is not None:
+            raise ValueError(
+                "worker_token: set worker_token (VIGIL_WORKER_TOKEN) or worker_token_file "
+                "(VIGIL_WORKER_TOKEN_FILE), not both; unset one of them"
+            )
+        token, field = self.worker_token, "worker_token"
+        if self.worker_token_file is not None:
+            field, path = "worker_token_file", self.worker_token_file
+            try:
+                text = path.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(
+                    f"worker_token_file: cannot read {path} ({exc.__class__.__name__}); name a readable "
+                    "file that holds the token"
+                ) from None
+            if not text:
+                raise ValueError(f"worker_token_file: {path} is empty; write the token into it")
+            token = SecretStr(text)
+        if token is not None and len(token.get_secret_value().strip()) < WORKER_TOKEN_MIN_CHARS:
+            raise ValueError(
+                f"{field}: the token has {len(token.get_secret_value().strip())} characters, fewer than "
+                f"{WORKER_TOKEN_MIN_CHARS}; use a long random one, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        self._worker_token_read = SecretStr(token.get_secret_value().strip()) if token is not None else None
+        return self
+
+    @property
+    def worker_bearer_token(self) -> str | None:
+        """The token the worker's HTTP endpoints require (from worker_token or worker_token_file), or None."""
+        return self._worker_token_read.get_secret_value() if self._worker_token_read is not None else None
+
+    @property
+    def worker_headers(self) -> dict[str, str]:
+        """What a client of the worker's HTTP endpoints sends: the bearer token when there is one."""
+        return bearer_headers(self.worker_bearer_token)
 
     @property
     def jump_ahead(self) -> JumpAhead | None:

@@ -195,3 +195,93 @@ def test_the_kafka_password_comes_from_its_file_and_never_shows(
     s = load_settings()
     assert s.kafka_secret() == "s3cret-from-env"
     assert "s3cret" not in repr(s) and "s3cret" not in str(s.model_dump())
+
+
+# -- the worker's bearer token -------------------------------------------------------------------------------
+TOKEN = "s3cr3t-t0ken-of-24-chars"
+
+
+@pytest.fixture
+def no_token(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("VIGIL_WORKER_TOKEN", "VIGIL_WORKER_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_no_worker_token_by_default_and_the_worker_binds_loopback(no_token: pytest.MonkeyPatch) -> None:
+    s = load_settings()
+    assert (s.worker_bearer_token, s.worker_headers, s.worker_host) == (None, {}, "127.0.0.1")
+    no_token.setenv("VIGIL_WORKER_TOKEN", "")  # docker compose's ${VAR:-} when unset
+    no_token.setenv("VIGIL_WORKER_TOKEN_FILE", "  ")
+    assert load_settings().worker_bearer_token is None
+
+
+def test_the_worker_token_from_the_environment_is_a_secret_in_every_repr(
+    no_token: pytest.MonkeyPatch,
+) -> None:
+    no_token.setenv("VIGIL_WORKER_TOKEN", TOKEN)
+    s = load_settings()
+    assert s.worker_bearer_token == TOKEN
+    assert s.worker_headers == {"Authorization": f"Bearer {TOKEN}"}
+    assert s.model_copy(update={"worker_port": 7000}).worker_bearer_token == TOKEN  # drills, demo copy it
+    for shown in (repr(s), str(s), repr(s.worker_token), str(s.model_dump()), s.model_dump_json()):
+        assert TOKEN not in shown
+    assert "**********" in repr(s)
+
+
+def test_the_worker_token_file_is_read_and_stripped(tmp_path: Path, no_token: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "worker_token"
+    path.write_text(f"\n  {TOKEN}\t\n")
+    no_token.setenv("VIGIL_WORKER_TOKEN_FILE", str(path))
+    s = load_settings()
+    assert s.worker_bearer_token == TOKEN and s.worker_token is None
+    assert TOKEN not in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("env", "content", "words"),
+    [
+        (
+            {"VIGIL_WORKER_TOKEN": TOKEN, "VIGIL_WORKER_TOKEN_FILE": "{file}"},
+            TOKEN,
+            [
+                "worker_token:",
+                "worker_token (VIGIL_WORKER_TOKEN)",
+                "worker_token_file",
+                "not both",
+                "unset one",
+            ],
+        ),
+        (
+            {"VIGIL_WORKER_TOKEN": "short-but-15chr"},
+            None,
+            ["worker_token: the token has 15 characters", "16"],
+        ),
+        (
+            {"VIGIL_WORKER_TOKEN_FILE": "{file}"},
+            " \n\t\n",
+            ["worker_token_file:", "is empty", "write the token"],
+        ),
+        (
+            {"VIGIL_WORKER_TOKEN_FILE": "{file}"},
+            "tiny-secret\n",
+            ["worker_token_file: the token has 11 char"],
+        ),
+        ({"VIGIL_WORKER_TOKEN_FILE": "{file}.missing"}, None, ["worker_token_file: cannot read", "missing"]),
+    ],
+)
+def test_a_worker_token_that_cannot_be_used_is_refused_naming_the_field(
+    tmp_path: Path, no_token: pytest.MonkeyPatch, env: dict[str, str], content: str | None, words: list[str]
+) -> None:
+    path = tmp_path / "worker_token"
+    if content is not None:
+        path.write_text(content)
+    for name, value in env.items():
+        no_token.setenv(name, value.format(file=path))
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    for w in words:
+        assert w in message, message
+    for secret in (TOKEN, "short-but-15chr", "tiny-secret"):  # the (bad) token is never shown
+        assert secret not in message
