@@ -6,6 +6,7 @@ never touched; it is tied to the pytest process and stopped at the end of the se
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -70,33 +71,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of a real single-node KRaft broker started for this session."""
-    if port_open(TEST_KAFKA_PORT):
-        pytest.fail(f"port {TEST_KAFKA_PORT} is taken; stop that process or set VIGIL_TEST_KAFKA_PORT")
-    broker = LocalBroker(
-        version=Settings().kafka_version,
-        port=TEST_KAFKA_PORT,
-        controller_port=TEST_KAFKA_PORT + 1,
-        cache_dir=Settings().cache_dir,
-        state_dir=tmp_path_factory.mktemp("kafka-state"),
-        heap="512m",
-        retention_check_ms=RETENTION_CHECK_MS,
-    )
-    broker.start(tie_to_parent=True)
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.stop()
-
-
-@pytest.fixture(scope="session")
-def secure_kafka(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    """A second session broker, as `vigil kafka start --secure` runs it: SASL_SSL only, SCRAM users, the
-    StandardAuthorizer. ``.access(principal)`` is how each principal reaches it. (Depends on ``kafka`` so the
-    jars are fetched once.)"""
-    port = TEST_KAFKA_PORT + 5
+@contextlib.contextmanager
+def _session_broker(port: int, state: Path, heap: str, secure: bool = False) -> Iterator[LocalBroker]:
+    """A broker on its own ports and state folder, tied to the pytest process, stopped at the end."""
     if port_open(port):
         pytest.fail(f"port {port} is taken; stop that process or set VIGIL_TEST_KAFKA_PORT")
     broker = LocalBroker(
@@ -104,15 +81,33 @@ def secure_kafka(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         port=port,
         controller_port=port + 1,
         cache_dir=Settings().cache_dir,
-        state_dir=tmp_path_factory.mktemp("secure-kafka-state"),
-        heap="384m",
-        secure=True,
+        state_dir=state,
+        heap=heap,
+        retention_check_ms=RETENTION_CHECK_MS,
+        secure=secure,
     )
     broker.start(tie_to_parent=True)
     try:
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of a real single-node KRaft broker started for this session."""
+    with _session_broker(TEST_KAFKA_PORT, tmp_path_factory.mktemp("kafka-state"), "512m") as broker:
+        yield broker.bootstrap
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A second session broker, as `vigil kafka start --secure` runs it: SASL_SSL only, SCRAM users, the
+    StandardAuthorizer. ``.access(principal)`` is how each principal reaches it. (Depends on ``kafka`` so the
+    jars are fetched once.)"""
+    state = tmp_path_factory.mktemp("secure-kafka-state")
+    with _session_broker(TEST_KAFKA_PORT + 5, state, "384m", secure=True) as broker:
+        yield broker
 
 
 @dataclass
