@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -150,7 +151,7 @@ async def ensure_topics(
     if missing:
         client = await _admin(kafka)
         try:
-            await client.create_topics(
+            response = await client.create_topics(
                 [
                     NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.configs)
                     for s in missing
@@ -159,6 +160,7 @@ async def ensure_topics(
             )
         finally:
             await client.close()
+        _raise_refusals(kafka, response.topic_errors)
         # creation is asynchronous in KRaft: wait until metadata shows every partition
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
@@ -170,6 +172,31 @@ async def ensure_topics(
         else:
             raise TopicError(f"topics {[s.name for s in missing]} were not ready within 30s")
     return [s.name for s in missing]
+
+
+TOPIC_ALREADY_EXISTS = 36  # another process made it meanwhile: fine
+TOPIC_AUTHORIZATION_FAILED = 29
+
+
+def _raise_refusals(kafka: KafkaTarget, topic_errors: Iterable[tuple[Any, ...]]) -> None:
+    """A topic the broker would not create is an error naming it, and the fix when it is a permission."""
+    refused = {e[0]: e for e in topic_errors if e[1] not in (0, TOPIC_ALREADY_EXISTS)}
+    if not refused:
+        return
+    access = access_of(kafka)
+    if all(e[1] == TOPIC_AUTHORIZATION_FAILED for e in refused.values()):
+        raise TopicError(
+            f"{access.username or 'this client'} may not create (or even see) the topics "
+            f"{', '.join(sorted(refused))} on {access.bootstrap}: on a secure cluster a super user creates a "
+            "namespace's topics and grants the principals theirs (`vigil topics grant` as admin; locally "
+            "`vigil kafka start --secure` does it for VIGIL_NAMESPACE)"
+        )
+    raise TopicError(
+        "the broker refused to create "
+        + "; ".join(
+            f"{name} (error {e[1]}: {e[2] if len(e) > 2 else ''})" for name, e in sorted(refused.items())
+        )
+    )
 
 
 GROUP_ID_NOT_FOUND = 69

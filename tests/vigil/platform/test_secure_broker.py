@@ -190,3 +190,18 @@ def test_vigil_kafka_secrets_for_compose(tmp_path: Path) -> None:
     before = (tmp_path / "secrets" / "worker.password").read_text()
     assert run_vigil(clean_env(), "kafka", "secrets", "--out", str(tmp_path)).returncode == 0
     assert (tmp_path / "secrets" / "worker.password").read_text() == before, "a second run replaced a secret"
+
+
+def test_a_principal_that_may_not_create_topics_is_told_who_can(secure_kafka: LocalBroker) -> None:
+    """A producer started on a namespace nobody provisioned: a clear error, not a 30 s wait."""
+    from vigil.platform.admin import TopicError
+
+    topics = Topics(f"n{uuid.uuid4().hex[:8]}", 2)
+    with pytest.raises(TopicError) as info:
+        asyncio.run(ensure_topics(secure_kafka.access("producer"), [topics.dispatch]))
+    assert f"producer may not create (or even see) the topics {topics.dispatch.name}" in str(info.value)
+    assert "vigil topics grant" in str(info.value)
+    # as admin the same call creates it
+    assert asyncio.run(ensure_topics(secure_kafka.access("admin"), [topics.dispatch])) == [
+        topics.dispatch.name
+    ]
