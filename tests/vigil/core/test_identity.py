@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vigil.core.identity import MARK, identity_key, may_carry, redact, resident_id_valid, values_in
 
@@ -174,3 +176,70 @@ def test_a_valid_event_is_not_looked_at_closer() -> None:
         }
     )
     assert not may_carry(raw)
+
+
+# -- the byte pre-scan finds whatever redact() finds -----------------------------------------------
+@given(
+    number=st.one_of(
+        st.integers(10**10, 2 * 10**10),
+        st.floats(1e10, 2e10, allow_nan=False),
+        st.decimals(min_value=10**10 - 1, max_value=2 * 10**10, places=12, allow_nan=False),
+    ),
+    style=st.sampled_from(["{}", "{:e}", "{:.10E}", "{:.12g}", "-{}", "{:.3f}", "{}e0", "{:.9e}"]),
+    container=st.sampled_from(['{{"x": {}}}', '{{"x": [1, {}]}}', '{{"a":{{"b":{}}}}}', "[{}]"]),
+)
+def test_the_byte_scan_never_passes_what_redaction_would_mark(
+    number: object, style: str, container: str
+) -> None:
+    """A number can carry a mobile number in any JSON spelling (exponent, long fraction that rounds); decode
+    trusts may_carry to send every such input to redact."""
+    raw = container.format(style.format(number)).encode()
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return
+    if redact(raw).found:
+        assert may_carry(raw), raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"x": 1.8670562921e10}',
+        b'{"x": 186705629e2}',
+        b'{"x": 1.8670562921E+10}',
+        b'{"x": 12999999999.99999999}',
+    ],
+)
+def test_numbers_that_parse_to_a_mobile_number_are_looked_at(raw: bytes) -> None:
+    assert redact(raw).found and may_carry(raw)
+
+
+def test_the_simulators_events_pass_the_byte_scan() -> None:
+    """Ordinary events need no second look (each would be parsed twice otherwise)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from producers.sim import simulate
+    from vigil.core.city import load_city
+    from vigil.core.contracts import encode
+
+    start = datetime(2026, 1, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+    looked_at = [e for e in simulate(load_city(), start, timedelta(days=1), seed=3) if may_carry(encode(e))]
+    assert looked_at == []
+
+
+@given(
+    form=st.sampled_from(["name", "national_id", "resident id", "idCard", "E-Mail", "tel", "address", "qq"]),
+    separators=st.lists(st.sampled_from(["", "_", "-", " ", ".", "__", "/"]), min_size=12, max_size=12),
+    upper=st.lists(st.booleans(), min_size=12, max_size=12),
+    before=st.sampled_from(["", "patient_", "caller.", "x1"]),
+)
+def test_the_byte_scan_sees_every_spelling_of_an_identity_key(
+    form: str, separators: list[str], upper: list[bool], before: str
+) -> None:
+    letters = [c.upper() if up else c for c, up in zip(form, upper, strict=False)]
+    key = before + "".join(c + sep for c, sep in zip(letters, separators, strict=False))
+    raw = orjson.dumps({"source": "dispatch", "nested": {key: "x"}})
+    if identity_key(key):
+        assert may_carry(raw), key
