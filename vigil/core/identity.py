@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -152,27 +153,25 @@ def redact_text(text: str) -> tuple[str, int]:
 # - a JSON number in exponent form, or with 11 digits and a fraction: redact() reads numbers as orjson writes
 #   them back (1.8670562921e10 is 18670562921.0; 12999999999.99999999 rounds to 13000000000.0);
 # - any backslash (a JSON escape can spell anything) or non-ASCII byte (full-width digits, Chinese keys);
-# - a key (a JSON string followed by a colon) identity_key() could take: one of its words, or one of its
-#   joined forms with anything but letters and digits between the letters (na_me, national-Id).
+# - a key (a JSON string followed by a colon) identity_key() takes: asked of each key (events repeat theirs).
 # And ordinary events must pass, or each would be parsed twice: in values those words are everyday
 # ("patient_contact", "cardiac"), and any 11 digits would match every incident id (INC-20260105-0001).
-_BETWEEN = rb'[^A-Za-z0-9"\\]*'
-_KEY_FORMS = rb"|".join(
-    sorted(
-        {re.escape(w.encode()) for w in _KEY_WORDS}
-        | {_BETWEEN.join(re.escape(c.encode()) for c in form) for form in _JOINED}
-    )
-)
-_SUSPECT = re.compile(
-    rb"@|1[3-9]\d(?:[ -]?\d{4}){2}|\d{17}|[:,\[]\s*-?(?:\d+(?:\.\d*)?[eE]|\d{11,}\.)|\\|[\x80-\xff]"
-    rb'|"[^"\\]*(?i:' + _KEY_FORMS + rb')[^"\\]*"\s*:'
-)
+_DIGITS = re.compile(rb"1[3-9]\d(?:[ -]?\d{4}){2}|\d{17}|[:,\[]\s*-?(?:\d+(?:\.\d*)?[eE]|\d{11,}\.)")
+_KEY = re.compile(rb'"([^"\\]*)"\s*:')  # a JSON key without escapes (any backslash is suspect anyway)
+
+
+@lru_cache(maxsize=4096)
+def _is_identity_key(key: bytes) -> bool:
+    """identity_key() of a key as bytes, remembered: events repeat a handful of keys."""
+    return identity_key(key.decode("ascii", errors="replace"))
 
 
 def may_carry(raw: bytes) -> bool:
     """False when nothing in ``raw`` can be identity (then :func:`redact` and :func:`values_in` need not
     look); True means look closer."""
-    return _SUSPECT.search(raw) is not None
+    if b"@" in raw or b"\\" in raw or not raw.isascii() or _DIGITS.search(raw) is not None:
+        return True
+    return any(_is_identity_key(k) for k in _KEY.findall(raw))
 
 
 @dataclass(frozen=True)
