@@ -163,16 +163,17 @@ def register(pipe: Pipeline) -> None:
                 after = epoch(earliest - 1e-6)  # from the change that came later than the allowance
             else:
                 after = epoch(done)
-            states = [unit_table.get(u) for u in units_of.get(district, ())]  # None: not yet known
-            changes = sorted({c for s in states for c in fleet.status_changes(s, after, until)})
+            # each unit's timeline read once, asked at every change (None: not yet known)
+            timelines = [fleet.Timeline(unit_table.get(u)) for u in units_of.get(district, ())]
+            changes = sorted({c for t in timelines for c in t.changes(after, until)})
             name = names.get(district, district)
             for at in changes:
                 # its own pending condition only: other districts are not judged up to ``at`` yet
                 due = [c for c in book.pending.values() if c.labels.get("district") == district]
                 alerts.publish([r for c in due if (r := book.fire(c, at)) is not None], outbox)
-                holding = level_zero_conditions(district, name, [fleet.as_of(s, at) for s in states], at)
+                holding = level_zero_conditions(district, name, [t.as_of(at) for t in timelines], at)
                 alerts.publish(book.reconcile_as_of("district", district, holding, at), outbox)
-            if any(fleet.status_changes(s, until) for s in states):
+            if any(t.changes(until) for t in timelines):
                 waiting[district] = float("inf")  # changes beyond the horizon: judged when it gets there
             else:
                 del waiting[district]

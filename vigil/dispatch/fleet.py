@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from bisect import bisect_right, insort
 from datetime import datetime
 from typing import NotRequired, TypedDict
 
@@ -86,7 +87,8 @@ def apply(
     recent = _timeline(state)
     if any(r[2] == event.event_id for r in recent):
         return state if state is not None else _initial(event, home_district), Update.DUPLICATE
-    grown = sorted([*recent, [event.event_time.isoformat(), status.value, event.event_id]], key=_when)
+    grown = list(recent)  # in time order already: the new event goes after its equals, as a stable sort would
+    insort(grown, [event.event_time.isoformat(), status.value, event.event_id], key=_when)
     recent = _trimmed(grown, judged_until)
     dropped = len(recent) < len(grown) or bool(state is not None and state.get("dropped"))
     if state is not None and datetime.fromisoformat(state["since"]) > event.event_time:
@@ -126,14 +128,16 @@ MOST = 512  # status events kept in all: a unit whose district is not judged for
 def _trimmed(recent: list[list[str]], judged_until: datetime | None) -> list[list[str]]:
     if judged_until is None:
         return recent[-MOST:]
-    cut = 0
-    while cut < len(recent) and datetime.fromisoformat(recent[cut][0]) <= judged_until:
-        cut += 1
+    cut = bisect_right(recent, judged_until, key=_time)  # the entries at or before it
     return (recent[max(0, cut - RECENT) : cut] + recent[cut:])[-MOST:]
 
 
 def _when(entry: list[str]) -> tuple[datetime, str]:
     return datetime.fromisoformat(entry[0]), entry[2]
+
+
+def _time(entry: list[str]) -> datetime:
+    return datetime.fromisoformat(entry[0])
 
 
 def _timeline(state: UnitState | None) -> list[list[str]]:
@@ -164,39 +168,55 @@ def _initial(event: DispatchEvent, home_district: str | None) -> UnitState:
     )
 
 
-def as_of(state: UnitState | None, at: datetime) -> UnitState | None:
-    """The unit as its timeline had it at event time ``at``: the status of its newest event by then, and
-    since when that status ran. None when nothing of the unit was known by then (a timeline that has
-    dropped older entries stands by its oldest one instead: the unit existed before it).
+class Timeline:
+    """A unit's status events with their times read once: level zero asks a district's units how they stood
+    at each of its status changes, and reading the ISO times again for every question was most of its cost."""
 
-    Level zero is judged on these, at each status change in event-time order, not on the statuses held when
-    the worker judges: those already include events later than the moment judged."""
-    if state is None:
-        return None
-    recent = _timeline(state)
-    known = [entry for entry in recent if datetime.fromisoformat(entry[0]) <= at]
-    if not known:
-        if not state.get("dropped"):
+    def __init__(self, state: UnitState | None) -> None:
+        self.state = state
+        self.recent = _timeline(state)
+        self.times = [_time(entry) for entry in self.recent]  # in time order, as the timeline is kept
+
+    def as_of(self, at: datetime) -> UnitState | None:
+        """The unit as its timeline had it at event time ``at``: the status of its newest event by then, and
+        since when that status ran. None when nothing of the unit was known by then (a timeline that has
+        dropped older entries stands by its oldest one instead: the unit existed before it).
+
+        Level zero is judged on these, at each status change in event-time order, not on the statuses held
+        when the worker judges: those already include events later than the moment judged."""
+        state = self.state
+        if state is None:
             return None
-        known = recent[:1]
-    newest = known[-1]
-    if newest[2] == state["event_id"] and len(known) == len(recent):
-        return state
-    past = UnitState(**{**state, "status": newest[1], "since": newest[0], "event_id": newest[2]})
-    past["status_since"] = _run_start(known)
-    past["recent"] = known
-    for gone in ("hospital", "waiting_since"):  # what the newest status said; not needed to judge
-        past.pop(gone, None)  # type: ignore[misc]
-    return past
+        known = self.recent[: bisect_right(self.times, at)]
+        if not known:
+            if not state.get("dropped"):
+                return None
+            known = self.recent[:1]
+        newest = known[-1]
+        if newest[2] == state["event_id"] and len(known) == len(self.recent):
+            return state
+        past = UnitState(**{**state, "status": newest[1], "since": newest[0], "event_id": newest[2]})
+        past["status_since"] = _run_start(known)
+        past["recent"] = known
+        for gone in ("hospital", "waiting_since"):  # what the newest status said; not needed to judge
+            past.pop(gone, None)  # type: ignore[misc]
+        return past
+
+    def changes(self, after: datetime | None, until: datetime | None = None) -> list[datetime]:
+        """Event times of the unit's known status events after ``after`` and up to ``until`` (None: no
+        bound)."""
+        first = 0 if after is None else bisect_right(self.times, after)
+        last = len(self.times) if until is None else bisect_right(self.times, until)
+        return self.times[first:last]
+
+
+def as_of(state: UnitState | None, at: datetime) -> UnitState | None:
+    """:meth:`Timeline.as_of` of one state."""
+    return Timeline(state).as_of(at)
 
 
 def status_changes(
     state: UnitState | None, after: datetime | None, until: datetime | None = None
 ) -> list[datetime]:
-    """Event times of the unit's known status events after ``after`` and up to ``until`` (None: no bound)."""
-    out = []
-    for entry in _timeline(state):
-        t = datetime.fromisoformat(entry[0])
-        if (after is None or t > after) and (until is None or t <= until):
-            out.append(t)
-    return out
+    """:meth:`Timeline.changes` of one state."""
+    return Timeline(state).changes(after, until)
