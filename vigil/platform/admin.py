@@ -174,13 +174,15 @@ async def ensure_topics(
     return [s.name for s in missing]
 
 
-TOPIC_ALREADY_EXISTS = 36  # another process made it meanwhile: fine
 TOPIC_AUTHORIZATION_FAILED = 29
+# refusals that waiting cannot change (authorization, invalid partitions, replication, assignment, config,
+# policy); others (a timeout, a moved controller) may still end with the topic made: ensure_topics waits
+REFUSED_FOR_GOOD = {TOPIC_AUTHORIZATION_FAILED, 31, 37, 38, 39, 40, 44}
 
 
 def _raise_refusals(kafka: KafkaTarget, topic_errors: Iterable[tuple[Any, ...]]) -> None:
     """A topic the broker would not create is an error naming it, and the fix when it is a permission."""
-    refused = {e[0]: e for e in topic_errors if e[1] not in (0, TOPIC_ALREADY_EXISTS)}
+    refused = {e[0]: e for e in topic_errors if e[1] in REFUSED_FOR_GOOD}
     if not refused:
         return
     access = access_of(kafka)
