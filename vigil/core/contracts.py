@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from vigil.core.errors import VigilError, field_problems
-from vigil.core.identity import identity_key, may_carry, redact, redact_text
+from vigil.core.identity import Redacted, identity_key, may_carry, redact, redact_text
 
 SCHEMA_VERSION = 1
 
@@ -660,11 +660,16 @@ IDENTITY_NOT_ACCEPTED = (
 class InvalidEvent(VigilError, ValueError):
     """Why an input was rejected: ``reason`` is a fixed code (a metric label), ``detail`` is for people."""
 
-    def __init__(self, reason: str, detail: str, field: str | None = None) -> None:
+    def __init__(
+        self, reason: str, detail: str, field: str | None = None, redacted: Redacted | None = None
+    ) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
         self.field = field
+        self.redacted = (
+            redacted  # an ``identity`` rejection's input, redacted once (its dead letter keeps it)
+        )
 
 
 def encode(obj: BaseModel) -> bytes:
@@ -728,7 +733,9 @@ def identity_error(raw: bytes) -> InvalidEvent | None:
     if not found.found:
         return None
     where = f"{found.field}: " if found.field else ""
-    return InvalidEvent("identity", f"{where}{found.what()}: {IDENTITY_NOT_ACCEPTED}", field=found.field)
+    return InvalidEvent(
+        "identity", f"{where}{found.what()}: {IDENTITY_NOT_ACCEPTED}", field=found.field, redacted=found
+    )
 
 
 def validate(obj: dict[str, Any], expected: Source | None = None) -> Event:
@@ -773,7 +780,7 @@ def dead_letter(
 ) -> DeadLetter:
     """The dead letter of a rejected input. One that carries identity keeps only its structure with
     redaction marks, whatever else was wrong with it, and is rejected for ``identity``."""
-    cleaned = redact(raw)
+    cleaned = error.redacted or (redact(raw) if may_carry(raw) else Redacted(raw, 0, 0))
     kept = cleaned.data
     reason, detail = error.reason, redact_text(error.detail)[0]
     if cleaned.found and reason != "identity":

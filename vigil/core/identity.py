@@ -167,8 +167,8 @@ def _is_identity_key(key: bytes) -> bool:
 
 
 def may_carry(raw: bytes) -> bool:
-    """False when nothing in ``raw`` can be identity (then :func:`redact` and :func:`values_in` need not
-    look); True means look closer."""
+    """False when nothing in ``raw`` can be identity (then :func:`redact` need not look); True means look
+    closer."""
     if b"@" in raw or b"\\" in raw or not raw.isascii() or _DIGITS.search(raw) is not None:
         return True
     return any(_is_identity_key(k) for k in _KEY.findall(raw))
@@ -211,14 +211,7 @@ def redact(raw: bytes) -> Redacted:
     return Redacted(orjson.dumps(cleaned), counts[0], counts[1], field)
 
 
-def values_in(doc: Any) -> int:
-    """How many identity-shaped values ``doc`` (parsed JSON) holds, at any depth."""
-    counts = [0, 0]
-    _redact_doc(doc, counts, keys=False)
-    return counts[1]
-
-
-def _redact_doc(doc: Any, counts: list[int], keys: bool = True) -> Any:
+def _redact_doc(doc: Any, counts: list[int]) -> Any:
     """``doc`` with identity marked; ``counts``: [keys, values] replaced. Iterative: a hostile input nests
     as deep as the JSON parser allows (1,024), deeper than Python's recursion limit."""
     holder: list[Any] = [None]
@@ -231,7 +224,7 @@ def _redact_doc(doc: Any, counts: list[int], keys: bool = True) -> Any:
             out: dict[str, Any] = {}
             parent[slot] = out
             for key, item in value.items():
-                named = keys and not marked and identity_key(key)
+                named = not marked and identity_key(key)
                 if named and item not in (None, "", [], {}):
                     counts[0] += 1
                 out[key] = None

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vigil.core.identity import MARK, identity_key, may_carry, redact, resident_id_valid, values_in
+from vigil.core.identity import MARK, identity_key, may_carry, redact, resident_id_valid
 
 
 def resident_id(first17: str) -> str:
@@ -100,7 +100,6 @@ def test_plain_text_is_redacted_as_text() -> None:
 )
 def test_what_only_looks_like_identity_is_kept(value: object) -> None:
     raw = orjson.dumps({"event_id": value, "hospital": "people1"})
-    assert values_in(orjson.loads(raw)) == 0
     assert redact(raw).data == raw and not redact(raw).found
 
 
