@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import deque
 from typing import Any
 
 import orjson
@@ -123,13 +124,26 @@ def carries(raw: bytes) -> bool:
     return _carries(doc)
 
 
+def _some_value(doc: Any) -> bool:
+    """A value worth the name somewhere in ``doc``: not null, not "", not only empty containers (read
+    breadth-first: hostile inputs nest deeper than the recursion limit)."""
+    queue = deque([doc])
+    while queue:
+        item = queue.popleft()
+        if isinstance(item, dict | list):
+            queue.extend(item.values() if isinstance(item, dict) else item)
+        elif item is not None and item != "":
+            return True
+    return False
+
+
 def _carries(doc: Any) -> bool:
     stack = [doc]  # iterative: hostile inputs nest deeper than the recursion limit
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             for k, v in item.items():
-                if identity_key(k) and v not in (None, "", [], {}):
+                if identity_key(k) and _some_value(v):
                     return True
                 stack.append(v)
         elif isinstance(item, list):

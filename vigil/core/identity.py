@@ -225,7 +225,7 @@ def _redact_doc(doc: Any, counts: list[int]) -> Any:
             parent[slot] = out
             for key, item in value.items():
                 named = not marked and identity_key(key)
-                if named and item not in (None, "", [], {}):
+                if named and _holds_value(item):
                     counts[0] += 1
                 out[key] = None
                 stack.append((item, out, key, marked or named))
@@ -235,6 +235,21 @@ def _redact_doc(doc: Any, counts: list[int]) -> Any:
         else:
             parent[slot] = _leaf(value, counts, marked)
     return holder[0]
+
+
+def _holds_value(doc: Any) -> bool:
+    """Whether anything but null, "" and empty containers is in ``doc``: an identity key over only those
+    (``"address": [{}]``) carries nothing, and its redacted copy would be the input itself."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif item is not None and item != "":
+            return True
+    return False
 
 
 def _leaf(value: Any, counts: list[int], marked: bool) -> Any:

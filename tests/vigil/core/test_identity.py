@@ -242,3 +242,19 @@ def test_the_byte_scan_sees_every_spelling_of_an_identity_key(
     raw = orjson.dumps({"source": "dispatch", "nested": {key: "x"}})
     if identity_key(key):
         assert may_carry(raw), key
+
+
+@pytest.mark.parametrize("empty", [None, "", [], {}, [{}], {"a": [None, ""]}])
+def test_an_identity_key_over_nothing_carries_nothing(empty: object) -> None:
+    """Found by the 100,000-input fuzz: ``"address": [{}]`` was counted as identity, and its redacted copy
+    was the input itself."""
+    raw = orjson.dumps({"ward": {"address": empty}})
+    assert not redact(raw).found and redact(raw).data == raw
+
+
+def test_an_identity_key_over_a_value_at_any_depth_is_marked() -> None:
+    raw = orjson.dumps({"ward": {"address": [{}, {"line": "x"}]}})
+    out = redact(raw)
+    assert (
+        out.found and out.keys == 1 and orjson.loads(out.data) == {"ward": {"address": [{}, {"line": MARK}]}}
+    )
