@@ -439,11 +439,6 @@ class Settings(BaseSettings):
                 )
         return value
 
-    @field_validator("gateway_targets_file", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
     @field_validator("gateway_url")
     @classmethod
     def _check_gateway_url(cls, value: str | None) -> str | None:
@@ -510,10 +505,14 @@ class Settings(BaseSettings):
         "kafka_ca_file",
         "kafka_cert_file",
         "kafka_key_file",
+        "worker_token",
+        "worker_token_file",
+        "gateway_targets_file",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        """An empty value is an unset one (compose passes ``${VAR:-}`` as an empty string)."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
@@ -594,11 +593,6 @@ class Settings(BaseSettings):
         return self
 
     _worker_token_read: SecretStr | None = PrivateAttr(default=None)
-
-    @field_validator("worker_token", "worker_token_file", mode="before")
-    @classmethod
-    def _unset_token_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _one_worker_token(self) -> Settings:
