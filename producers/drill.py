@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -161,8 +162,9 @@ class Drill:
         self.workers: list[ManagedProcess] = []
         self.ports: list[int] = []
 
-    @property
+    @cached_property
     def kafka(self) -> KafkaAccess:
+        """Read from the settings once (a password file too), not at every poll of the group's progress."""
         return KafkaAccess.from_settings(self.settings)
 
     def run(self) -> Path:
@@ -459,10 +461,11 @@ def delete_drill(settings: Settings, name: str) -> list[str]:
     topics = Topics(namespace_of(settings, name), settings.partitions)
     # the namespace's topics and changelogs, and Faust's own (its assignor's leader topic)
     prefixes = (f"{topics.namespace}.", f"{topics.app_id}-")
-    present = asyncio.run(partition_counts(KafkaAccess.from_settings(settings)))
+    kafka = KafkaAccess.from_settings(settings)
+    present = asyncio.run(partition_counts(kafka))
     names = [t.name for t in topics.all()] + [n for n in present if n.startswith(prefixes)]
-    deleted = asyncio.run(delete_topics(KafkaAccess.from_settings(settings), sorted(set(names))))
-    asyncio.run(delete_group(KafkaAccess.from_settings(settings), topics.app_id))
+    deleted = asyncio.run(delete_topics(kafka, sorted(set(names))))
+    asyncio.run(delete_group(kafka, topics.app_id))
     (drills_dir(settings) / "targets" / f"{name}.json").unlink(missing_ok=True)
     shutil.rmtree(drills_dir(settings) / name, ignore_errors=True)
     return deleted

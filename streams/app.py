@@ -32,10 +32,11 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, city: City | None = None) -> Pipeline:
     datadir = settings.worker_data_dir / f"{settings.app_id}-{settings.worker_port}"
     datadir.mkdir(parents=True, exist_ok=True)
+    kafka = KafkaAccess.from_settings(settings)
     app = faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.bootstrap_servers}",
-        broker_credentials=faust_credentials(KafkaAccess.from_settings(settings)),
+        broker=f"kafka://{kafka.bootstrap}",
+        broker_credentials=faust_credentials(kafka),
         store=settings.store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,
@@ -71,13 +72,14 @@ def create_app(settings: Settings, city: City | None = None) -> Pipeline:
         settings=settings,
         city=city or load_city(settings.city_file),
         topics=Topics.from_settings(settings),
+        kafka=kafka,
     )
     pipe.deadletters = DeadLetterSink(pipe.topics.deadletter.name)
     pipe.alerts = AlertPublisher(
         app, pipe.topics.alerts.name, AlertPolicy.from_rules(settings.alert_policy), drill=settings.drill
     )
     view = pipe.city_view = CityView(
-        KafkaAccess.from_settings(settings),
+        kafka,
         pipe.topics.changelog("wards").name,
         pipe.topics.changelog("units").name,
     )

@@ -23,6 +23,7 @@ from vigil.core.city import City
 from vigil.core.contracts import Event, InvalidEvent, Source, Topics, TopicSpec, decode
 from vigil.core.settings import Settings
 from vigil.platform.consumption import CommitPoints
+from vigil.platform.kafka_access import KafkaAccess
 
 if TYPE_CHECKING:
     from streams.alert_publisher import AlertPublisher
@@ -218,6 +219,7 @@ class Pipeline:
     settings: Settings
     city: City
     topics: Topics
+    kafka: KafkaAccess  # how this worker reaches the cluster, read from the settings once
     handles: dict[str, faust.TopicT] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
     processed_offsets: dict[tuple[str, int], int] = field(default_factory=dict)

@@ -41,7 +41,7 @@ from faust.types import TP
 from streams.metrics import PARTITION_STALLED, RECORDS_REREAD, RECORDS_SKIPPED
 from vigil.core.contracts import Source
 from vigil.platform.consumption import Progress, Skip, SkipTracker, Stall, StallWatch
-from vigil.platform.kafka_access import KafkaAccess, client_config
+from vigil.platform.kafka_access import client_config
 from vigil.platform.offsets import EndOffsetReader
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class Watchdog:
         compacted = {spec.name for spec in pipe.topics.all() if spec.compact}
         self.skips = SkipTracker(compacted)
         self.watch = StallWatch(settings.stall_after_s)
-        self.reader = OffsetBounds(KafkaAccess.from_settings(settings), request_timeout_ms=READ_TIMEOUT_MS)
+        self.reader = OffsetBounds(pipe.kafka, request_timeout_ms=READ_TIMEOUT_MS)
         # the group's committed offsets when the current generation was assigned, read from the broker
         self.generation: int | None = None
         self.committed: dict[tuple[str, int], int] = {}
@@ -145,9 +145,7 @@ class Watchdog:
             self.skipped(skip)
 
     async def _read_committed(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
-        admin = AIOKafkaAdminClient(
-            **client_config(KafkaAccess.from_settings(self.pipe.settings)), request_timeout_ms=READ_TIMEOUT_MS
-        )
+        admin = AIOKafkaAdminClient(**client_config(self.pipe.kafka), request_timeout_ms=READ_TIMEOUT_MS)
         await admin.start()
         try:
             got = await admin.list_consumer_group_offsets(self.pipe.settings.app_id, partitions=tps)

@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 
 
 async def prepare_topics(settings: Settings) -> list[str]:
-    await wait_for_broker(KafkaAccess.from_settings(settings))
-    specs = Topics.from_settings(settings).all()
-    return await ensure_topics(KafkaAccess.from_settings(settings), specs, settings.replication_factor)
+    kafka = KafkaAccess.from_settings(settings)
+    await wait_for_broker(kafka)
+    return await ensure_topics(kafka, Topics.from_settings(settings).all(), settings.replication_factor)
 
 
 def run(settings: Settings, loglevel: str = "info") -> None:

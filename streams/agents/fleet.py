@@ -13,7 +13,6 @@ from vigil.core.contracts import DispatchClock, DispatchEvent, Source, decode
 from vigil.dispatch import fleet
 from vigil.dispatch.alerts import level_zero_conditions
 from vigil.dispatch.event_clock import Watermark
-from vigil.platform.kafka_access import KafkaAccess
 from vigil.platform.offsets import EndOffsetReader
 
 if TYPE_CHECKING:
@@ -44,7 +43,7 @@ def register(pipe: Pipeline) -> None:
     ends_read_at = [0.0]  # when (monotonic) they were read
     dispatch_tps = [TopicPartition(pipe.topics.dispatch.name, p) for p in range(dispatch_partitions)]
     # one consumer for every run of the timer
-    end_reader = EndOffsetReader(KafkaAccess.from_settings(pipe.settings))
+    end_reader = EndOffsetReader(pipe.kafka)
     # units by home district, so level zero reads a district's units, not the whole fleet's; units the city
     # model does not know (a CAD import) are added as they are seen, and from the table after a rebalance
     units_of: dict[str, set[str]] = {}

@@ -152,10 +152,11 @@ async def reset_namespace(settings: Settings) -> list[str]:
     from vigil.core.contracts import Topics
     from vigil.platform.admin import delete_group, delete_topics, wait_for_broker
 
-    await wait_for_broker(KafkaAccess.from_settings(settings))
+    kafka = KafkaAccess.from_settings(settings)
+    await wait_for_broker(kafka)
     topics = Topics.from_settings(settings)
-    gone = await delete_topics(KafkaAccess.from_settings(settings), [s.name for s in topics.all()])
-    await delete_group(KafkaAccess.from_settings(settings), topics.app_id)
+    gone = await delete_topics(kafka, [s.name for s in topics.all()])
+    await delete_group(kafka, topics.app_id)
     return gone
 
 

@@ -39,9 +39,10 @@ async def _run(action: str, settings: Settings) -> int:
     )
 
     specs = Topics.from_settings(settings).all()
-    await wait_for_broker(KafkaAccess.from_settings(settings), timeout=15)
+    kafka = KafkaAccess.from_settings(settings)
+    await wait_for_broker(kafka, timeout=15)
     if action == "create":
-        created = await ensure_topics(KafkaAccess.from_settings(settings), specs, settings.replication_factor)
+        created = await ensure_topics(kafka, specs, settings.replication_factor)
         print(
             f"created: {', '.join(created)}"
             if created
@@ -51,20 +52,20 @@ async def _run(action: str, settings: Settings) -> int:
         from vigil.platform.acls import least_privilege, provision
 
         topics = Topics.from_settings(settings)
-        created = await provision(KafkaAccess.from_settings(settings), topics, settings.replication_factor)
+        created = await provision(kafka, topics, settings.replication_factor)
         print(f"created: {', '.join(created) or 'none (all exist)'}")
         for g in least_privilege(topics):
             print(f"granted {g}")
     elif action == "delete":
-        gone = await delete_topics(KafkaAccess.from_settings(settings), [s.name for s in specs])
+        gone = await delete_topics(kafka, [s.name for s in specs])
         print(f"deleted: {', '.join(gone)}" if gone else "no Vigil topics to delete")
         group = Topics.from_settings(settings).app_id
-        if await delete_group(KafkaAccess.from_settings(settings), group):
+        if await delete_group(kafka, group):
             print(
                 f"deleted consumer group {group} (its committed offsets would skip a new namespace's events)"
             )
     else:
-        found = await describe_topics(KafkaAccess.from_settings(settings), [s.name for s in specs])
+        found = await describe_topics(kafka, [s.name for s in specs])
         width = max(len(s.name) for s in specs)
         for spec in specs:
             have = found.get(spec.name)
