@@ -15,6 +15,7 @@ import yaml
 from vigil.core.errors import VigilError
 from vigil.core.settings import Settings
 from vigil.platform.processes import ManagedProcess
+from vigil.platform.secret_files import write_private
 
 WORKER_JOB = "vigil-worker"
 DRILL_JOB = "vigil-drill"
@@ -96,9 +97,7 @@ def worker_credentials(settings: Settings, home: Path) -> Path | None:
         return settings.worker_token_file.resolve()
     home.mkdir(parents=True, exist_ok=True)
     path = home / "worker_token"
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(token + "\n")
+    write_private(path, (token + "\n").encode())
     return path
 
 

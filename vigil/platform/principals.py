@@ -6,9 +6,10 @@ shared by the broker and the services; ``vigil kafka secrets``).
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
+
+from vigil.platform.secret_files import write_private
 
 SUPER_USERS = ("admin", "broker")  # operators' tools; the broker itself
 PRINCIPALS = ("worker", "producer", "relay")  # each granted only what its process does (acls.py)
@@ -31,8 +32,6 @@ def ensure_passwords(folder: Path) -> dict[str, str]:
     for principal in (*SUPER_USERS, *PRINCIPALS):
         path = password_file(folder, principal)
         if not path.is_file():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(24) + "\n")
+            write_private(path, (secrets.token_urlsafe(24) + "\n").encode())
         passwords[principal] = path.read_text().strip()
     return passwords
