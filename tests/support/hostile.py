@@ -823,7 +823,7 @@ def _redaction_problems(raw: bytes, kept: bytes, record: DeadLetter) -> list[str
         after = orjson.loads(kept)
     except orjson.JSONDecodeError:
         return [*problems, "the redacted copy of a JSON input is not JSON"]
-    if _shape(after) != _shape(before):
+    if shape(after) != shape(before):
         problems.append("the redacted copy does not keep the structure")
     if _unmarked(after):
         problems.append("a value under an identity key survives in the redacted copy")
@@ -844,7 +844,7 @@ def _unmarked(doc: Any) -> bool:
     return False
 
 
-def _shape(doc: Any) -> str:
+def shape(doc: Any) -> str:
     """The keys and nesting of a document, its values left out (a string: hostile inputs nest deep)."""
     out, stack = [], [doc]
     while stack:
