@@ -40,12 +40,7 @@ def granted(secure_kafka: LocalBroker) -> Topics:
     async def setup() -> None:
         await ensure_topics(admin, topics.all())
         await grant(admin, least_privilege(topics))
-        producer = AIOKafkaProducer(**client_config(admin), acks="all")
-        await producer.start()
-        try:
-            await producer.send_and_wait(topics.alerts.name, b'{"alert": "LevelZeroDistrict"}', key=b"fp")
-        finally:
-            await producer.stop()
+        await _send(admin, topics.alerts.name, b'{"alert": "LevelZeroDistrict"}')
 
     asyncio.run(setup())
     return topics
@@ -66,11 +61,11 @@ async def _fetch(access: KafkaAccess, topic: str) -> tuple[int, int]:
     return error, len(records or b"")
 
 
-async def _send(access: KafkaAccess, topic: str) -> None:
+async def _send(access: KafkaAccess, topic: str, value: bytes = b"{}") -> None:
     producer = AIOKafkaProducer(**client_config(access), acks="all", request_timeout_ms=10_000)
     await producer.start()
     try:
-        await producer.send_and_wait(topic, b"{}", key=b"k")
+        await producer.send_and_wait(topic, value, key=b"k")
     finally:
         await producer.stop()
 
